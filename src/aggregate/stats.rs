@@ -1,0 +1,271 @@
+//! [`GroupStats`]: the sufficient statistics of one group, with `push` and `merge`.
+
+use std::collections::BTreeMap;
+
+/// The four cells of a binary confusion matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Confusion<T> {
+    /// True positives: label 1, decision 1.
+    pub tp: T,
+    /// False positives: label 0, decision 1.
+    pub fp: T,
+    /// True negatives: label 0, decision 0.
+    pub tn: T,
+    /// False negatives: label 1, decision 0.
+    #[serde(rename = "fn")]
+    pub fn_: T,
+}
+
+impl<T: Copy + std::ops::AddAssign> Confusion<T> {
+    /// Add `amount` to the cell of (`label`, `decision`).
+    pub fn add(&mut self, label: bool, decision: bool, amount: T) {
+        match (label, decision) {
+            (true, true) => self.tp += amount,
+            (false, true) => self.fp += amount,
+            (false, false) => self.tn += amount,
+            (true, false) => self.fn_ += amount,
+        }
+    }
+
+    /// Cell-wise sum.
+    pub fn merge(&mut self, other: &Self) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.tn += other.tn;
+        self.fn_ += other.fn_;
+    }
+}
+
+/// Sums over the rows of one equal-width calibration bin.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BinStats {
+    /// Rows in the bin (unweighted).
+    pub rows: u64,
+    /// Σ w.
+    pub weight: f64,
+    /// Σ w·s.
+    pub sum_score: f64,
+    /// Σ w·y.
+    pub sum_label: f64,
+}
+
+/// Score sums of one group; all zero when the audit has no score column.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScoreStats {
+    /// Rows with a score (unweighted).
+    pub rows: u64,
+    /// Σ w over rows with a score.
+    pub weight: f64,
+    /// Σ w·s.
+    pub sum_score: f64,
+    /// Σ w·y.
+    pub sum_label: f64,
+    /// Σ w·(s − y)² (Brier).
+    pub sum_squared_error: f64,
+    /// Σ w·(−y·ln p − (1−y)·ln(1−p)), p = s clipped to [ε, 1−ε], ε = `f64::EPSILON` (log loss).
+    pub sum_log_loss: f64,
+    /// Equal-width bins, right-closed (see [`bin_index`]).
+    pub bins: Vec<BinStats>,
+    /// Σ w per distinct score and label: `(score bits) → [negatives, positives]`, for exact AUC.
+    pub distinct: BTreeMap<u64, [f64; 2]>,
+}
+
+/// Sufficient statistics of one group (a cell, a group of an attribute, or all rows).
+///
+/// Every metric of the audit is a pure function of these fields, and `merge` makes the
+/// statistics of a union of disjoint row sets from those of its parts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupStats {
+    /// Rows (unweighted).
+    pub rows: u64,
+    /// Confusion counts (unweighted).
+    pub counts: Confusion<u64>,
+    /// Confusion sums of sample weights (equal to `counts` without a weight column).
+    pub weighted: Confusion<f64>,
+    /// Score statistics.
+    pub score: ScoreStats,
+}
+
+impl GroupStats {
+    /// Empty statistics with `bins` calibration bins.
+    pub fn with_bins(bins: usize) -> Self {
+        GroupStats {
+            score: ScoreStats {
+                bins: vec![BinStats::default(); bins],
+                ..ScoreStats::default()
+            },
+            ..GroupStats::default()
+        }
+    }
+
+    /// Add one row.
+    pub fn push(&mut self, label: bool, decision: bool, score: Option<f64>, weight: f64) {
+        self.rows += 1;
+        self.counts.add(label, decision, 1);
+        self.weighted.add(label, decision, weight);
+        if let Some(s) = score {
+            self.score.push(label, s, weight);
+        }
+    }
+
+    /// Add the statistics of a disjoint set of rows.
+    pub fn merge(&mut self, other: &GroupStats) {
+        self.rows += other.rows;
+        self.counts.merge(&other.counts);
+        self.weighted.merge(&other.weighted);
+        self.score.merge(&other.score);
+    }
+}
+
+impl ScoreStats {
+    fn push(&mut self, label: bool, s: f64, w: f64) {
+        let y = if label { 1.0 } else { 0.0 };
+        self.rows += 1;
+        self.weight += w;
+        self.sum_score += w * s;
+        self.sum_label += w * y;
+        self.sum_squared_error += w * (s - y) * (s - y);
+        let p = s.clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+        self.sum_log_loss -= w * if label { p.ln() } else { (1.0 - p).ln() };
+        if !self.bins.is_empty() {
+            let b = bin_index(s, self.bins.len());
+            let bin = &mut self.bins[b];
+            bin.rows += 1;
+            bin.weight += w;
+            bin.sum_score += w * s;
+            bin.sum_label += w * y;
+        }
+        // +0.0 and -0.0 are one score.
+        let key = (s + 0.0).to_bits();
+        self.distinct.entry(key).or_insert([0.0, 0.0])[usize::from(label)] += w;
+    }
+
+    fn merge(&mut self, other: &ScoreStats) {
+        self.rows += other.rows;
+        self.weight += other.weight;
+        self.sum_score += other.sum_score;
+        self.sum_label += other.sum_label;
+        self.sum_squared_error += other.sum_squared_error;
+        self.sum_log_loss += other.sum_log_loss;
+        if self.bins.len() < other.bins.len() {
+            self.bins.resize(other.bins.len(), BinStats::default());
+        }
+        for (mine, theirs) in self.bins.iter_mut().zip(&other.bins) {
+            mine.rows += theirs.rows;
+            mine.weight += theirs.weight;
+            mine.sum_score += theirs.sum_score;
+            mine.sum_label += theirs.sum_label;
+        }
+        for (key, [neg, pos]) in &other.distinct {
+            let entry = self.distinct.entry(*key).or_insert([0.0, 0.0]);
+            entry[0] += neg;
+            entry[1] += pos;
+        }
+    }
+}
+
+/// The equal-width bin of score `s` among `bins` bins, right-closed.
+///
+/// Edges are `e_k = k/B` computed as `numpy.linspace(0, 1, B+1)` does (`k * (1/B)`, last edge
+/// exactly 1). The bin is the number of interior edges `e_1..e_{B-1}` strictly below `s`, so bin 0
+/// is `[0, e_1]` and bin b is `(e_b, e_{b+1}]`: a score on an edge goes to the lower bin, as in
+/// scikit-learn's `calibration_curve(strategy="uniform")`.
+///
+/// # Examples
+/// ```
+/// use fairaudit::aggregate::bin_index;
+/// assert_eq!(bin_index(0.0, 10), 0);
+/// assert_eq!(bin_index(0.1, 10), 0); // on the edge e_1: lower bin
+/// assert_eq!(bin_index(0.3, 10), 2); // 0.3 < e_3 = 0.30000000000000004
+/// assert_eq!(bin_index(1.0, 10), 9);
+/// ```
+pub fn bin_index(s: f64, bins: usize) -> usize {
+    let step = 1.0 / bins as f64;
+    // Start from a guess and correct it against the exact linspace edges.
+    let mut b = ((s * bins as f64).ceil() as usize)
+        .saturating_sub(1)
+        .min(bins - 1);
+    while b > 0 && s <= linspace_edge(b, bins, step) {
+        b -= 1;
+    }
+    while b + 1 < bins && s > linspace_edge(b + 1, bins, step) {
+        b += 1;
+    }
+    b
+}
+
+/// Edge k of `numpy.linspace(0, 1, bins + 1)`: `k * step`, and exactly 1 for the last.
+fn linspace_edge(k: usize, bins: usize, step: f64) -> f64 {
+    if k == bins {
+        1.0
+    } else {
+        k as f64 * step
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_follow_numpy_linspace_edges() {
+        // numpy.linspace(0,1,11)[3] == 0.30000000000000004, so 0.3 lies below e_3: bin 2.
+        assert_eq!(bin_index(0.3, 10), 2);
+        assert_eq!(bin_index(0.30000000000000004, 10), 2);
+        let above_e3 = f64::from_bits(0.30000000000000004f64.to_bits() + 1);
+        assert_eq!(bin_index(above_e3, 10), 3);
+        // Every COMPAS decile d/10 falls into bin d-1.
+        for d in 1..=10 {
+            assert_eq!(bin_index(d as f64 / 10.0, 10), d - 1, "decile {d}");
+        }
+        assert_eq!(bin_index(0.05, 10), 0);
+        assert_eq!(bin_index(0.95, 10), 9);
+        assert_eq!(bin_index(0.5, 1), 0);
+    }
+
+    #[test]
+    fn push_fills_the_confusion_cell_and_scores() {
+        let mut g = GroupStats::with_bins(2);
+        g.push(true, true, Some(0.75), 2.0); // TP, weight 2
+        g.push(false, false, Some(0.25), 1.0); // TN
+        assert_eq!(
+            g.counts,
+            Confusion {
+                tp: 1,
+                fp: 0,
+                tn: 1,
+                fn_: 0
+            }
+        );
+        assert_eq!(g.weighted.tp, 2.0);
+        assert_eq!(g.score.sum_score, 1.75);
+        // Brier sums: 2·0.25² + 0.25² = 0.1875
+        assert_eq!(g.score.sum_squared_error, 0.1875);
+        assert_eq!(g.score.bins[0].rows, 1);
+        assert_eq!(g.score.bins[1].sum_label, 2.0);
+        assert_eq!(g.score.distinct.len(), 2);
+    }
+
+    #[test]
+    fn merge_equals_pushing_all_rows() {
+        let rows = [
+            (true, true, 0.9),
+            (false, true, 0.6),
+            (true, false, 0.1),
+            (false, false, 0.6),
+        ];
+        let mut all = GroupStats::with_bins(10);
+        let mut left = GroupStats::with_bins(10);
+        let mut right = GroupStats::with_bins(10);
+        for (i, &(y, d, s)) in rows.iter().enumerate() {
+            all.push(y, d, Some(s), 1.0);
+            if i < 2 {
+                left.push(y, d, Some(s), 1.0)
+            } else {
+                right.push(y, d, Some(s), 1.0)
+            }
+        }
+        left.merge(&right);
+        assert_eq!(left, all);
+    }
+}

@@ -1,0 +1,204 @@
+//! The engine: one pass over the input into per-cell statistics, then every metric, disparity
+//! and summary as pure functions of them, then the policies.
+
+use std::collections::BTreeMap;
+
+use crate::aggregate::{self, Aggregate, AggregateOptions, CellKey, GroupStats};
+use crate::error::{Error, Result};
+use crate::metrics::{calibration, disparity, inequality, rates, summary, Metrics};
+use crate::provenance;
+use crate::report::{
+    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo, Overall,
+    Status, Tool, SCHEMA_VERSION,
+};
+use crate::spec::{AttributeDef, Audit};
+use crate::verdict;
+
+/// The label of a missing protected value.
+pub const MISSING: &str = "(missing)";
+
+/// Separator of an intersection's member values and names (CONTRACT.md §5).
+pub const JOIN: &str = " & ";
+
+/// Run an audit end to end: read, aggregate, compute, judge.
+pub fn run(audit: &Audit) -> Result<AuditReport> {
+    let (aggregate, sha256) = std::thread::scope(|s| {
+        let hash = s.spawn(|| provenance::sha256_of(&audit.source));
+        let aggregate = aggregate::aggregate(
+            &audit.source,
+            &audit.columns,
+            AggregateOptions { bins: audit.bins },
+        );
+        (aggregate, hash.join())
+    });
+    let aggregate = aggregate?;
+    let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+    build_report(audit, &aggregate, sha256)
+}
+
+/// The report of `audit` from its aggregated statistics (pure; no I/O).
+///
+/// Fails only when a reference group named by the user does not occur in the data.
+pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> Result<AuditReport> {
+    let has_score = audit.columns.score.is_some();
+    let total = agg.table.total();
+    let mut overall_metrics =
+        group_metrics(&total, total.weighted.tp + total.weighted.fp, has_score);
+    let benefits = inequality::benefits(&total.weighted);
+    overall_metrics.insert("theil_index".into(), inequality::theil_index(&benefits));
+    overall_metrics.insert(
+        "generalized_entropy_index".into(),
+        inequality::generalized_entropy_index(&benefits),
+    );
+    overall_metrics.insert(
+        "coefficient_of_variation".into(),
+        inequality::coefficient_of_variation(&benefits),
+    );
+    let attributes = audit
+        .attributes
+        .iter()
+        .map(|def| {
+            attribute_report(
+                audit,
+                def,
+                agg.table.roll_up(&def.positions),
+                &overall_metrics,
+            )
+        })
+        .collect::<Result<_>>()?;
+    let columns = &audit.columns;
+    let mut report = AuditReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::default(),
+        status: Status::Pass,
+        input: InputInfo {
+            path: audit.source.path.display().to_string(),
+            format: audit.source.format,
+            rows: agg.rows_read,
+            rows_used: total.rows,
+            skipped: agg.skipped.clone(),
+            sha256,
+            columns: ColumnsInfo {
+                label: columns.label.clone(),
+                score: columns.score.clone(),
+                prediction: columns.prediction.clone(),
+                weight: columns.weight.clone(),
+                positive_label: columns.positive_label.clone(),
+            },
+        },
+        threshold: columns.threshold,
+        options: AuditOptions {
+            min_group_size: audit.min_group_size,
+            bins: audit.bins,
+            invalid_rows: format!("{:?}", columns.invalid_rows).to_lowercase(),
+        },
+        overall: Overall {
+            count: total.rows,
+            counts: total.counts,
+            metrics: overall_metrics,
+        },
+        attributes,
+        policies: Vec::new(),
+    };
+    verdict::apply(&audit.policies, &mut report);
+    Ok(report)
+}
+
+/// Every per-group metric of one group.
+fn group_metrics(
+    stats: &GroupStats,
+    attribute_predicted_positives: f64,
+    has_score: bool,
+) -> Metrics {
+    let mut m = rates::rate_metrics(stats, attribute_predicted_positives);
+    if has_score {
+        m.extend(calibration::score_metrics(&stats.score));
+    }
+    m
+}
+
+/// The display value of a group: members joined by `" & "`, missing as `(missing)`.
+pub fn group_label(key: &CellKey) -> String {
+    key.iter()
+        .map(|v| v.as_deref().unwrap_or(MISSING))
+        .collect::<Vec<_>>()
+        .join(JOIN)
+}
+
+fn attribute_report(
+    audit: &Audit,
+    def: &AttributeDef,
+    groups: BTreeMap<CellKey, GroupStats>,
+    overall: &Metrics,
+) -> Result<AttributeReport> {
+    let has_score = audit.columns.score.is_some();
+    let predicted_positives: f64 = groups.values().map(|g| g.weighted.tp + g.weighted.fp).sum();
+    let mut reports: Vec<GroupReport> = groups
+        .iter()
+        .map(|(key, stats)| GroupReport {
+            value: group_label(key),
+            count: stats.rows,
+            insufficient_data: stats.rows < audit.min_group_size,
+            counts: stats.counts,
+            metrics: group_metrics(stats, predicted_positives, has_score),
+            disparities: BTreeMap::new(),
+        })
+        .collect();
+    let (reference, reference_rule) = match audit.references.get(&def.name) {
+        Some(given) => {
+            if !reports.iter().any(|g| g.value == *given) {
+                let values: Vec<&str> = reports.iter().map(|g| g.value.as_str()).collect();
+                return Err(Error::spec(
+                    "--reference",
+                    format!(
+                        "attribute '{}' has no group '{given}'; its groups are: {}",
+                        def.name,
+                        values.join(", ")
+                    ),
+                ));
+            }
+            (Some(given.clone()), "given")
+        }
+        None => (largest_group(&reports), "largest_group"),
+    };
+    if let Some(r) = reports
+        .iter()
+        .find(|g| Some(&g.value) == reference.as_ref())
+    {
+        let reference_metrics = r.metrics.clone();
+        for g in &mut reports {
+            g.disparities = disparity::disparities(&g.metrics, &reference_metrics);
+        }
+    }
+    let compared: Vec<(&Metrics, &aggregate::Confusion<f64>)> = reports
+        .iter()
+        .zip(groups.values())
+        .filter(|(g, _)| !g.insufficient_data)
+        .map(|(g, stats)| (&g.metrics, &stats.weighted))
+        .collect();
+    let summary = summary::summary(&compared, overall);
+    let excluded_groups = reports
+        .iter()
+        .filter(|g| g.insufficient_data)
+        .map(|g| g.value.clone())
+        .collect();
+    Ok(AttributeReport {
+        name: def.name.clone(),
+        columns: def.columns.clone(),
+        reference,
+        reference_rule: reference_rule.into(),
+        groups: reports,
+        excluded_groups,
+        summary,
+    })
+}
+
+/// The default reference: the largest group of sufficient size; ties go to the
+/// lexicographically smallest value (the goldens' rule, and Aequitas' `major_group`).
+fn largest_group(groups: &[GroupReport]) -> Option<String> {
+    groups
+        .iter()
+        .filter(|g| !g.insufficient_data)
+        .max_by(|a, b| a.count.cmp(&b.count).then_with(|| b.value.cmp(&a.value)))
+        .map(|g| g.value.clone())
+}

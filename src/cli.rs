@@ -1,0 +1,337 @@
+//! The command line: clap structs and `run`. No maths and no formatting here.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::metrics::catalog::CATALOG;
+use crate::output::write_atomic;
+use crate::report::json::Json;
+use crate::report::terminal::Terminal;
+use crate::report::{Renderer, Status};
+use crate::spec::{AuditSpec, PolicySpec};
+use crate::synth::SynthOptions;
+
+/// Fairness and bias audits of model predictions.
+#[derive(Debug, Parser)]
+#[command(name = "fairaudit", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit a predictions file: group metrics, disparities, policies, reports.
+    Run(Box<RunArgs>),
+    /// Write a synthetic predictions table with known, injected bias.
+    Synth(SynthOptions),
+    /// List every metric key with its definition and peer names.
+    Metrics(MetricsArgs),
+}
+
+/// `fairaudit run`.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Audit spec (TOML); flags override it.
+    pub spec: Option<PathBuf>,
+    /// CSV (.csv, .csv.gz) or Parquet (.parquet); '-' = CSV on stdin.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// True outcome column: 0/1, true/false, or see --positive-label.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Model probability column, values in [0, 1].
+    #[arg(long)]
+    pub score: Option<String>,
+    /// Model decision column (0/1); default: score >= --threshold.
+    #[arg(long)]
+    pub prediction: Option<String>,
+    /// Decision threshold: decision = score >= T [default: 0.5].
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Non-negative sample weight column.
+    #[arg(long)]
+    pub weight: Option<String>,
+    /// Protected-attribute column; repeatable or a comma list.
+    #[arg(long, value_delimiter = ',')]
+    pub protected: Vec<String>,
+    /// Intersection of attributes, e.g. race,sex; repeatable.
+    #[arg(long)]
+    pub intersect: Vec<String>,
+    /// Reference group, ATTRIBUTE=VALUE; repeatable [default: the largest group].
+    #[arg(long)]
+    pub reference: Vec<String>,
+    /// Groups with fewer rows are insufficient_data; 0 disables [default: 10].
+    #[arg(long)]
+    pub min_group_size: Option<u64>,
+    /// Equal-width calibration bins [default: 10].
+    #[arg(long)]
+    pub bins: Option<usize>,
+    /// Policy expression, e.g. "demographic_parity_ratio >= 0.8"; repeatable.
+    #[arg(long)]
+    pub policy: Vec<String>,
+    /// Value of label/prediction meaning positive (others are negative).
+    #[arg(long)]
+    pub positive_label: Option<String>,
+    /// CSV field delimiter (one character; 'tab' for a tab) [default: ,].
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Skip rows with invalid values (counted per reason in the report) instead of stopping.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Write the JSON report here ('-' = stdout).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write a Markdown summary here ('-' = stdout).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Write JUnit XML here ('-' = stdout).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Colours in the terminal summary.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not print the terminal summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// When to colour the terminal summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When writing to a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `fairaudit metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Print the catalogue as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How a successful command ended; the binary maps it to the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0: every policy passed, or the command succeeded.
+    Pass,
+    /// Exit 1: at least one policy failed the gate.
+    Fail,
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Run(args) => run_audit(*args),
+        Command::Synth(opts) => {
+            let rows = crate::synth::write(&opts)?;
+            eprintln!("wrote {rows} rows to {}", opts.out.display());
+            Ok(Outcome::Pass)
+        }
+        Command::Metrics(args) => {
+            print_metrics(args.json)?;
+            Ok(Outcome::Pass)
+        }
+    }
+}
+
+fn run_audit(args: RunArgs) -> Result<Outcome> {
+    let (spec, context) = match &args.spec {
+        Some(path) => (AuditSpec::from_file(path)?, path.display().to_string()),
+        None => (AuditSpec::default(), "command line".to_string()),
+    };
+    let color = args.color;
+    let quiet = args.quiet;
+    let audit = apply_flags(spec, args)?.check(&context)?;
+    for (flag, path) in [
+        ("--markdown", &audit.outputs.markdown),
+        ("--html", &audit.outputs.html),
+        ("--junit", &audit.outputs.junit),
+    ] {
+        if path.is_some() {
+            return Err(Error::spec(
+                &context,
+                format!("{flag} is not available in this version yet; use --json"),
+            ));
+        }
+    }
+    let report = crate::audit::run(&audit)?;
+    let mut rendered = Vec::new();
+    if let Some(path) = &audit.outputs.json {
+        let mut bytes = Vec::new();
+        Json.render(&report, &mut bytes)?;
+        rendered.push((path.clone(), bytes));
+    }
+    for (path, bytes) in &rendered {
+        write_atomic(path, bytes)?;
+    }
+    if !quiet {
+        let stdout_claimed = rendered.iter().any(|(p, _)| p.as_os_str() == "-");
+        print_summary(&report, color, stdout_claimed);
+    }
+    Ok(match report.status {
+        Status::Pass => Outcome::Pass,
+        Status::Fail => Outcome::Fail,
+    })
+}
+
+/// The terminal summary goes to stdout, or to stderr when an output claims stdout. A closed
+/// pipe is not an error.
+fn print_summary(report: &crate::report::AuditReport, color: ColorChoice, to_stderr: bool) {
+    let tty = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let text = Terminal { color }.text(report);
+    let _ = if to_stderr {
+        std::io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().lock().write_all(text.as_bytes())
+    };
+}
+
+/// Lay the flags over the spec: scalars replace, lists replace.
+fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
+    fn set<T>(slot: &mut Option<T>, flag: Option<T>) {
+        if flag.is_some() {
+            *slot = flag;
+        }
+    }
+    set(&mut spec.data.path, a.data);
+    set(&mut spec.data.delimiter, a.delimiter);
+    if a.skip_invalid {
+        spec.data.skip_invalid = Some(true);
+    }
+    set(&mut spec.columns.label, a.label);
+    set(&mut spec.columns.score, a.score);
+    set(&mut spec.columns.prediction, a.prediction);
+    set(&mut spec.columns.weight, a.weight);
+    set(&mut spec.columns.positive_label, a.positive_label);
+    set(&mut spec.audit.threshold, a.threshold);
+    set(&mut spec.audit.min_group_size, a.min_group_size);
+    set(&mut spec.audit.bins, a.bins);
+    if !a.protected.is_empty() {
+        spec.audit.protected = a
+            .protected
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .collect();
+    }
+    if !a.intersect.is_empty() {
+        spec.audit.intersections = a
+            .intersect
+            .iter()
+            .map(|i| i.split(',').map(|s| s.trim().to_string()).collect())
+            .collect();
+    }
+    if !a.reference.is_empty() {
+        spec.audit.reference = a
+            .reference
+            .iter()
+            .map(|r| {
+                r.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .ok_or_else(|| {
+                        Error::spec("--reference", format!("'{r}' is not ATTRIBUTE=VALUE"))
+                    })
+            })
+            .collect::<Result<_>>()?;
+    }
+    if !a.policy.is_empty() {
+        spec.policies = a
+            .policy
+            .into_iter()
+            .map(|expression| PolicySpec {
+                expression,
+                ..PolicySpec::default()
+            })
+            .collect();
+    }
+    set(&mut spec.outputs.json, a.json);
+    set(&mut spec.outputs.markdown, a.markdown);
+    set(&mut spec.outputs.html, a.html);
+    set(&mut spec.outputs.junit, a.junit);
+    Ok(spec)
+}
+
+fn print_metrics(json: bool) -> Result<()> {
+    let text = if json {
+        serde_json::to_string_pretty(CATALOG).map_err(|e| Error::Render {
+            format: "json",
+            msg: e.to_string(),
+        })? + "\n"
+    } else {
+        let mut t = String::new();
+        for m in CATALOG {
+            let peers: Vec<String> = [
+                ("Fairlearn", m.fairlearn),
+                ("AIF360", m.aif360),
+                ("Aequitas", m.aequitas),
+            ]
+            .iter()
+            .filter(|(_, n)| !n.is_empty())
+            .map(|(tk, n)| format!("{tk}: {n}"))
+            .collect();
+            let scope = format!("{:?}", m.scope).to_lowercase();
+            t.push_str(&format!("{:<46} {:<10} {}\n", m.key, scope, m.definition));
+            if !peers.is_empty() {
+                t.push_str(&format!("{:<46} {:<10} ({})\n", "", "", peers.join("; ")));
+            }
+        }
+        t
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_override_the_spec() {
+        let mut spec = AuditSpec::default();
+        spec.audit.protected = vec!["a".into()];
+        spec.audit.threshold = Some(0.3);
+        let args = RunArgs {
+            protected: vec!["b".into(), " c".into()],
+            intersect: vec!["b,c".into()],
+            reference: vec!["b=x=y".into()],
+            ..RunArgs::default()
+        };
+        let spec = apply_flags(spec, args).unwrap();
+        assert_eq!(spec.audit.protected, vec!["b", "c"]);
+        assert_eq!(
+            spec.audit.intersections,
+            vec![vec!["b".to_string(), "c".to_string()]]
+        );
+        assert_eq!(spec.audit.reference["b"], "x=y");
+        assert_eq!(spec.audit.threshold, Some(0.3));
+    }
+}

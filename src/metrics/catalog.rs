@@ -1,0 +1,213 @@
+//! Every metric key the report can hold, with its definition and its names in peer toolkits.
+//! `fairaudit metrics` prints this table; policy expressions are checked against it.
+
+use super::calibration::SCORE_METRICS;
+use super::rates::RATE_METRICS;
+use super::summary::AGGREGATES;
+
+/// Where a metric lives in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Per group (and over all rows): `groups[].metrics`, `overall.metrics`.
+    Group,
+    /// Per group against the reference group: `groups[].disparities`.
+    Disparity,
+    /// Per attribute, between groups: `attributes[].summary`.
+    Summary,
+    /// Over all rows only: `overall.metrics`.
+    Overall,
+}
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct MetricInfo {
+    /// JSON key.
+    pub key: &'static str,
+    /// Where it appears.
+    pub scope: Scope,
+    /// One-line definition.
+    pub definition: &'static str,
+    /// Fairlearn name, if any.
+    pub fairlearn: &'static str,
+    /// AIF360 name, if any.
+    pub aif360: &'static str,
+    /// Aequitas name, if any.
+    pub aequitas: &'static str,
+}
+
+const fn m(
+    key: &'static str,
+    scope: Scope,
+    definition: &'static str,
+    fairlearn: &'static str,
+    aif360: &'static str,
+    aequitas: &'static str,
+) -> MetricInfo {
+    MetricInfo {
+        key,
+        scope,
+        definition,
+        fairlearn,
+        aif360,
+        aequitas,
+    }
+}
+
+use Scope::{Disparity, Group, Overall, Summary};
+
+/// The catalogue, in the order `fairaudit metrics` prints it.
+pub const CATALOG: &[MetricInfo] = &[
+    m("selection_rate", Group, "(TP+FP)/n: share predicted positive", "selection_rate", "selection_rate", "pprev"),
+    m("base_rate", Group, "(TP+FN)/n: share with label 1", "", "base_rate", "prev"),
+    m("ppr", Group, "(TP+FP) / predicted positives of all groups of the attribute", "", "", "ppr"),
+    m("tpr", Group, "TP/(TP+FN): recall, true positive rate", "true_positive_rate", "true_positive_rate", "tpr"),
+    m("fnr", Group, "FN/(TP+FN): miss rate", "false_negative_rate", "false_negative_rate", "fnr"),
+    m("fpr", Group, "FP/(FP+TN): false positive rate", "false_positive_rate", "false_positive_rate", "fpr"),
+    m("tnr", Group, "TN/(FP+TN): specificity", "true_negative_rate", "true_negative_rate", "tnr"),
+    m("precision", Group, "TP/(TP+FP): positive predictive value", "precision_score", "positive_predictive_value", "precision"),
+    m("fdr", Group, "FP/(TP+FP): false discovery rate", "", "false_discovery_rate", "fdr"),
+    m("npv", Group, "TN/(TN+FN): negative predictive value", "", "negative_predictive_value", "npv"),
+    m("for", Group, "FN/(TN+FN): false omission rate", "", "false_omission_rate", "for"),
+    m("accuracy", Group, "(TP+TN)/n", "accuracy_score", "accuracy", ""),
+    m("error_rate", Group, "(FP+FN)/n = 1 − accuracy", "", "error_rate", ""),
+    m("balanced_accuracy", Group, "(tpr+tnr)/2", "balanced_accuracy_score", "", ""),
+    m("f1", Group, "2TP/(2TP+FP+FN)", "f1_score", "", ""),
+    m("mean_score", Group, "Σw·s/Σw: mean score", "", "", ""),
+    m("brier", Group, "Σw·(s−y)²/Σw: Brier score", "brier_score_loss (sklearn)", "", ""),
+    m("log_loss", Group, "−mean(y·ln p + (1−y)·ln(1−p)), p clipped to [ε, 1−ε]", "log_loss (sklearn)", "", ""),
+    m("ece", Group, "Σ_b (n_b/n)·|mean label_b − mean score_b| over equal-width right-closed bins", "", "", ""),
+    m("mce", Group, "max over non-empty bins of |mean label_b − mean score_b|", "", "", ""),
+    m("auc", Group, "ROC AUC, ties count ½ (Mann–Whitney)", "roc_auc_score (sklearn)", "", ""),
+    m("<m>.ratio", Disparity, "m_g / m_r against the reference group r, for every group metric m", "", "disparate_impact (m = selection_rate)", "<m>_disparity"),
+    m("<m>.difference", Disparity, "m_g − m_r against the reference group, signed", "", "statistical_parity_difference (selection_rate), equal_opportunity_difference (tpr), false_*_rate_difference", ""),
+    m("average_odds_difference", Disparity, "½[(fpr_g−fpr_r)+(tpr_g−tpr_r)]", "", "average_odds_difference", ""),
+    m("average_abs_odds_difference", Disparity, "½[|fpr_g−fpr_r|+|tpr_g−tpr_r|]", "", "average_abs_odds_difference", ""),
+    m("equalized_odds_difference_vs_reference", Disparity, "max(|fpr_g−fpr_r|, |tpr_g−tpr_r|)", "", "equalized_odds_difference", ""),
+    m("<m>_group_min", Summary, "smallest defined m over the compared groups", "MetricFrame.group_min()", "", ""),
+    m("<m>_group_max", Summary, "largest defined m over the compared groups", "MetricFrame.group_max()", "", ""),
+    m("<m>_difference", Summary, "max_g m_g − min_g m_g", "MetricFrame.difference()", "", ""),
+    m("<m>_ratio", Summary, "min_g m_g / max_g m_g", "MetricFrame.ratio()", "", ""),
+    m("<m>_difference_to_overall", Summary, "max_g |m_g − m_all|", "MetricFrame.difference(method=\"to_overall\")", "", ""),
+    m("<m>_ratio_to_overall", Summary, "min_g min(m_g/m_all, m_all/m_g)", "MetricFrame.ratio(method=\"to_overall\")", "", ""),
+    m("demographic_parity_difference", Summary, "selection_rate_difference", "demographic_parity_difference", "", ""),
+    m("demographic_parity_ratio", Summary, "selection_rate_ratio (the four-fifths rule's quantity)", "demographic_parity_ratio", "", ""),
+    m("equal_opportunity_difference", Summary, "tpr_difference", "equal_opportunity_difference", "", ""),
+    m("equal_opportunity_ratio", Summary, "tpr_ratio", "equal_opportunity_ratio", "", ""),
+    m("equalized_odds_difference", Summary, "max(tpr_difference, fpr_difference)", "equalized_odds_difference", "", ""),
+    m("equalized_odds_ratio", Summary, "min(tpr_ratio, fpr_ratio)", "equalized_odds_ratio", "", ""),
+    m("equalized_odds_difference_mean", Summary, "(tpr_difference + fpr_difference)/2", "equalized_odds_difference(agg=\"mean\")", "", ""),
+    m("equalized_odds_ratio_mean", Summary, "(tpr_ratio + fpr_ratio)/2", "equalized_odds_ratio(agg=\"mean\")", "", ""),
+    m("between_all_groups_theil_index", Summary, "Theil index of b = ŷ−y+1 with each b replaced by its group's mean", "", "between_all_groups_theil_index", ""),
+    m("between_all_groups_generalized_entropy_index", Summary, "GE(2) of the group-mean benefits", "", "between_all_groups_generalized_entropy_index", ""),
+    m("between_all_groups_coefficient_of_variation", Summary, "√(2·GE(2)) of the group-mean benefits", "", "between_all_groups_coefficient_of_variation", ""),
+    m("theil_index", Overall, "(1/n)Σ(b/μ)·ln(b/μ), b = ŷ−y+1", "", "theil_index", ""),
+    m("generalized_entropy_index", Overall, "Σ[(b/μ)²−1]/(2n), b = ŷ−y+1", "", "generalized_entropy_index", ""),
+    m("coefficient_of_variation", Overall, "√(2·GE(2))", "", "coefficient_of_variation", ""),
+];
+
+/// The per-group metric keys (rates, then score metrics).
+pub fn group_metric_keys() -> impl Iterator<Item = &'static str> {
+    RATE_METRICS.into_iter().chain(SCORE_METRICS)
+}
+
+/// How a metric name in a policy expression resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A per-group metric, checked for every compared group.
+    Group(String),
+    /// `m.ratio` or `m.difference`, checked for every non-reference group.
+    DisparityPair {
+        /// The group metric m.
+        metric: String,
+        /// `ratio` or `difference`.
+        part: String,
+    },
+    /// A single-valued disparity (e.g. `average_odds_difference`), every non-reference group.
+    DisparitySingle(String),
+    /// An attribute summary, checked once per attribute.
+    Summary(String),
+    /// A whole-dataset index, checked once.
+    Overall(String),
+}
+
+/// Resolve a metric name; `Err` carries a message with the closest known names.
+pub fn resolve(name: &str) -> Result<Resolved, String> {
+    let is_group = |m: &str| group_metric_keys().any(|k| k == m);
+    if let Some((metric, part)) = name.split_once('.') {
+        if is_group(metric) && (part == "ratio" || part == "difference") {
+            return Ok(Resolved::DisparityPair {
+                metric: metric.into(),
+                part: part.into(),
+            });
+        }
+    } else if is_group(name) {
+        return Ok(Resolved::Group(name.into()));
+    } else if CATALOG
+        .iter()
+        .any(|i| i.key == name && i.scope == Scope::Disparity)
+    {
+        return Ok(Resolved::DisparitySingle(name.into()));
+    } else if CATALOG
+        .iter()
+        .any(|i| i.key == name && i.scope == Scope::Overall)
+    {
+        return Ok(Resolved::Overall(name.into()));
+    } else if CATALOG
+        .iter()
+        .any(|i| i.key == name && i.scope == Scope::Summary)
+        || group_metric_keys().any(|m| {
+            AGGREGATES
+                .iter()
+                .any(|suffix| name == format!("{m}_{suffix}"))
+        })
+    {
+        return Ok(Resolved::Summary(name.into()));
+    }
+    Err(format!(
+        "unknown metric '{name}' (see `fairaudit metrics`; e.g. demographic_parity_ratio, \
+         tpr_difference, selection_rate.ratio, fpr)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_to_their_scope() {
+        assert_eq!(resolve("fpr"), Ok(Resolved::Group("fpr".into())));
+        assert_eq!(
+            resolve("selection_rate.ratio"),
+            Ok(Resolved::DisparityPair {
+                metric: "selection_rate".into(),
+                part: "ratio".into()
+            })
+        );
+        assert_eq!(
+            resolve("average_odds_difference"),
+            Ok(Resolved::DisparitySingle("average_odds_difference".into()))
+        );
+        assert_eq!(
+            resolve("demographic_parity_ratio"),
+            Ok(Resolved::Summary("demographic_parity_ratio".into()))
+        );
+        assert_eq!(
+            resolve("ece_difference"),
+            Ok(Resolved::Summary("ece_difference".into()))
+        );
+        assert_eq!(
+            resolve("theil_index"),
+            Ok(Resolved::Overall("theil_index".into()))
+        );
+        assert!(resolve("selection_rate.bogus").is_err());
+        assert!(resolve("nonsense").is_err());
+    }
+
+    #[test]
+    fn every_group_metric_is_in_the_catalog() {
+        for key in group_metric_keys() {
+            assert!(CATALOG.iter().any(|i| i.key == key), "{key} missing");
+        }
+    }
+}

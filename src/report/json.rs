@@ -1,0 +1,43 @@
+//! The JSON report: `serde_json` of [`AuditReport`], pretty-printed, newline-terminated.
+//!
+//! # Schema (version 1, CONTRACT.md §5)
+//!
+//! ```text
+//! schema_version  1
+//! tool            {name, version}
+//! status          "pass" | "fail"
+//! input           {path, format: "csv"|"parquet", rows, rows_used, skipped: {reason: n},
+//!                  sha256 (null for stdin), columns: {label, score, prediction, weight, positive_label}}
+//! threshold       decision threshold (score >= threshold)
+//! options         {min_group_size, bins, invalid_rows}
+//! overall         {count, counts: {tp, fp, tn, fn}, metrics: {key: value}}
+//! attributes[]    {name, columns, reference, reference_rule: "given"|"largest_group",
+//!                  groups[]: {value, count, insufficient_data, counts, metrics, disparities},
+//!                  excluded_groups, summary: {key: value}}
+//! policies[]      {id, expression, description, metric, attribute, group, observed, bound,
+//!                  status: "pass"|"fail"|"insufficient_data", on_insufficient, reason?}
+//! ```
+//! A value is `{"value": number|null, "reason"?: text, "ci"?: [lo, hi], "p_value"?: number}`.
+//! A group's `disparities` maps each metric m to `{"ratio": value, "difference": value}` and the
+//! odds summaries (`average_odds_difference`, …) to a value. Maps are ordered by key, groups by
+//! value, so the same input and options give byte-identical JSON. No field is run-specific.
+
+use std::io::Write;
+
+use super::{AuditReport, Renderer};
+use crate::error::{Error, Result};
+
+/// Renders the JSON report.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Json;
+
+impl Renderer for Json {
+    fn render(&self, report: &AuditReport, w: &mut dyn Write) -> Result<()> {
+        let render = |e: &dyn std::fmt::Display| Error::Render {
+            format: "json",
+            msg: e.to_string(),
+        };
+        serde_json::to_writer_pretty(&mut *w, report).map_err(|e| render(&e))?;
+        w.write_all(b"\n").map_err(|e| render(&e))
+    }
+}

@@ -1,0 +1,230 @@
+//! The audit's result model ([`AuditReport`]) and its renderers.
+//!
+//! One model, many renderers (the hyperfine/ruff pattern): [`json`] is `serde_json` of the
+//! model, [`terminal`] a human summary. Renderers never compute a metric.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::aggregate::Confusion;
+use crate::error::Result;
+use crate::input::Format;
+use crate::metrics::disparity::Disparity;
+use crate::metrics::Metrics;
+
+pub mod json;
+pub mod terminal;
+
+/// Version of the JSON schema written by this tool (CONTRACT.md §5).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A renderer of the report in one format.
+pub trait Renderer {
+    /// Write the rendered report.
+    fn render(&self, report: &AuditReport, w: &mut dyn Write) -> Result<()>;
+}
+
+/// The whole result of an audit. Its JSON form is CONTRACT.md §5 (see [`json`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditReport {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Tool name and version.
+    pub tool: Tool,
+    /// The gate's verdict.
+    pub status: Status,
+    /// What was read.
+    pub input: InputInfo,
+    /// Decision threshold (decision = score ≥ threshold) when decisions come from the score.
+    pub threshold: f64,
+    /// Options that shaped the numbers.
+    pub options: AuditOptions,
+    /// Metrics over all rows.
+    pub overall: Overall,
+    /// One entry per protected attribute, then per intersection.
+    pub attributes: Vec<AttributeReport>,
+    /// One entry per policy result.
+    pub policies: Vec<PolicyResult>,
+}
+
+/// Tool identification.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Tool {
+    /// `fairaudit`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: "fairaudit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Pass or fail of the whole audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every policy passed (or only warned), or there were none.
+    Pass,
+    /// At least one policy failed, or could not be decided and is not `on_insufficient = "warn"`.
+    Fail,
+}
+
+/// The input and its provenance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InputInfo {
+    /// Path as given (`-` for standard input).
+    pub path: String,
+    /// Physical format.
+    pub format: Format,
+    /// Data rows read (kept and skipped).
+    pub rows: u64,
+    /// Rows used in the audit.
+    pub rows_used: u64,
+    /// Rows skipped under `skip_invalid`, per reason (empty when none).
+    pub skipped: BTreeMap<String, u64>,
+    /// SHA-256 of the input file's bytes; null for standard input.
+    pub sha256: Option<String>,
+    /// The columns used.
+    pub columns: ColumnsInfo,
+}
+
+/// The columns an audit read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnsInfo {
+    /// True outcome.
+    pub label: String,
+    /// Model score, if any.
+    pub score: Option<String>,
+    /// Model decision, if any (otherwise score ≥ threshold).
+    pub prediction: Option<String>,
+    /// Sample weight, if any.
+    pub weight: Option<String>,
+    /// Value of the label meaning positive, if not 0/1.
+    pub positive_label: Option<String>,
+}
+
+/// Options recorded in the report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditOptions {
+    /// Groups with fewer rows are `insufficient_data` and excluded from summaries.
+    pub min_group_size: u64,
+    /// Number of equal-width calibration bins.
+    pub bins: usize,
+    /// `"error"` or `"skip"`.
+    pub invalid_rows: String,
+}
+
+/// Metrics over all rows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Overall {
+    /// Rows used.
+    pub count: u64,
+    /// Unweighted confusion counts.
+    pub counts: Confusion<u64>,
+    /// Every group metric over all rows, plus the whole-dataset inequality indices.
+    pub metrics: Metrics,
+}
+
+/// One protected attribute or intersection.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AttributeReport {
+    /// Column name, or the intersection's columns joined by `" & "`.
+    pub name: String,
+    /// The columns.
+    pub columns: Vec<String>,
+    /// The reference group's value, if there is a group to compare with.
+    pub reference: Option<String>,
+    /// `"given"` or `"largest_group"`.
+    pub reference_rule: String,
+    /// Groups, ordered by value.
+    pub groups: Vec<GroupReport>,
+    /// Groups excluded from the summary for being smaller than `min_group_size`.
+    pub excluded_groups: Vec<String>,
+    /// Between-group aggregates over the compared groups.
+    pub summary: Metrics,
+}
+
+/// One group of an attribute.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GroupReport {
+    /// The group's value (intersections: values joined by `" & "`; missing: `(missing)`).
+    pub value: String,
+    /// Rows (unweighted).
+    pub count: u64,
+    /// True when `count < min_group_size`.
+    pub insufficient_data: bool,
+    /// Unweighted confusion counts.
+    pub counts: Confusion<u64>,
+    /// Per-group metrics.
+    pub metrics: Metrics,
+    /// Against the reference group.
+    pub disparities: BTreeMap<String, Disparity>,
+}
+
+/// Outcome of one policy check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStatus {
+    /// The observed value meets the bound.
+    Pass,
+    /// It does not.
+    Fail,
+    /// The value is undefined or the group is too small to decide.
+    InsufficientData,
+}
+
+/// What an undecidable policy does to the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnInsufficient {
+    /// Fail the gate (default: an unverifiable claim is not a pass).
+    #[default]
+    Fail,
+    /// Report it, but do not fail the gate.
+    Warn,
+}
+
+/// One result of a policy: per attribute, and per group for per-group metrics.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyResult {
+    /// The policy's id.
+    pub id: String,
+    /// The expression as written.
+    pub expression: String,
+    /// The policy's description, for reports.
+    pub description: Option<String>,
+    /// The metric checked.
+    pub metric: String,
+    /// The attribute, or null for a whole-dataset metric.
+    pub attribute: Option<String>,
+    /// The group, for per-group checks.
+    pub group: Option<String>,
+    /// The observed value (null when undefined).
+    pub observed: Option<f64>,
+    /// The bound, e.g. `>= 0.8` or `in [0.8, 1.25]`.
+    pub bound: String,
+    /// Pass, fail or insufficient data.
+    pub status: PolicyStatus,
+    /// What insufficient data does to the gate.
+    pub on_insufficient: OnInsufficient,
+    /// Why the result is insufficient data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl PolicyResult {
+    /// True when this result fails the gate.
+    pub fn fails_gate(&self) -> bool {
+        match self.status {
+            PolicyStatus::Pass => false,
+            PolicyStatus::Fail => true,
+            PolicyStatus::InsufficientData => self.on_insufficient == OnInsufficient::Fail,
+        }
+    }
+}

@@ -1,0 +1,511 @@
+//! Audit specs: the TOML file and the command-line flags, merged and checked into an [`Audit`].
+//!
+//! Parse, then validate into a checked type; after [`AuditSpec::check`] nothing fails for
+//! configuration reasons. Flags override the file: a scalar flag replaces the file's value, a
+//! list flag (`--protected`, `--intersect`, `--reference`, `--policy`) replaces the file's list.
+//! Relative paths in a spec file are relative to the spec file's directory.
+//!
+//! ```toml
+//! [data]
+//! path = "../fixtures/demo.csv"      # CSV (.csv, .csv.gz) or Parquet (.parquet)
+//! # delimiter = ","
+//! # skip_invalid = false             # true: skip invalid rows, counted per reason
+//!
+//! [columns]
+//! label = "label"
+//! score = "score"                     # score and/or prediction
+//! prediction = "prediction"
+//! # weight = "weight"
+//! # positive_label = "yes"
+//!
+//! [audit]
+//! protected = ["race", "sex"]
+//! intersections = [["race", "sex"]]
+//! reference = { race = "Caucasian" }  # default: the largest group
+//! threshold = 0.5
+//! min_group_size = 10
+//! bins = 10
+//!
+//! [[policy]]
+//! id = "four-fifths"
+//! expression = "demographic_parity_ratio >= 0.8"
+//! description = "Selection rates within the four-fifths rule"
+//! on_insufficient = "fail"            # or "warn"
+//!
+//! [outputs]
+//! json = "../reports/demo.json"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::input::{Columns, InvalidRows, Source};
+use crate::metrics::calibration::SCORE_METRICS;
+use crate::metrics::catalog::Resolved;
+use crate::report::OnInsufficient;
+
+pub mod policy;
+
+use policy::Policy;
+
+/// Default minimum group size k: groups with fewer rows are reported as insufficient data,
+/// excluded from between-group summaries and suppressed in human-readable reports. 10 is the
+/// small-cell threshold many statistics offices use.
+pub const DEFAULT_MIN_GROUP_SIZE: u64 = 10;
+
+/// Default number of calibration bins.
+pub const DEFAULT_BINS: usize = 10;
+
+/// Default decision threshold.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// An audit spec as written (TOML file, then flags on top). Unknown keys are rejected.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSpec {
+    /// Input.
+    #[serde(default)]
+    pub data: DataSpec,
+    /// Column roles.
+    #[serde(default)]
+    pub columns: ColumnsSpec,
+    /// Attributes and options.
+    #[serde(default)]
+    pub audit: AuditSection,
+    /// Policies.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicySpec>,
+    /// Report files.
+    #[serde(default)]
+    pub outputs: OutputsSpec,
+}
+
+/// `[data]`.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Data file; `-` = CSV on stdin.
+    pub path: Option<PathBuf>,
+    /// CSV delimiter (one ASCII character).
+    pub delimiter: Option<String>,
+    /// Skip invalid rows instead of stopping.
+    pub skip_invalid: Option<bool>,
+}
+
+/// `[columns]`.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnsSpec {
+    /// True outcome.
+    pub label: Option<String>,
+    /// Model score in [0, 1].
+    pub score: Option<String>,
+    /// Model decision.
+    pub prediction: Option<String>,
+    /// Sample weight.
+    pub weight: Option<String>,
+    /// Value meaning positive for label and prediction.
+    pub positive_label: Option<String>,
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// Protected-attribute columns.
+    #[serde(default)]
+    pub protected: Vec<String>,
+    /// Intersections, each a list of ≥ 2 columns.
+    #[serde(default)]
+    pub intersections: Vec<Vec<String>>,
+    /// Reference group per attribute name.
+    #[serde(default)]
+    pub reference: BTreeMap<String, String>,
+    /// Decision threshold.
+    pub threshold: Option<f64>,
+    /// Minimum group size.
+    pub min_group_size: Option<u64>,
+    /// Calibration bins.
+    pub bins: Option<usize>,
+}
+
+/// `[[policy]]`.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Identifier (default: the expression).
+    pub id: Option<String>,
+    /// The expression, CONTRACT.md §4.
+    pub expression: String,
+    /// Text for reports.
+    pub description: Option<String>,
+    /// `fail` (default) or `warn`.
+    pub on_insufficient: Option<OnInsufficient>,
+}
+
+/// `[outputs]`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputsSpec {
+    /// JSON report path (`-` = stdout).
+    pub json: Option<PathBuf>,
+    /// Markdown summary path.
+    pub markdown: Option<PathBuf>,
+    /// HTML report path.
+    pub html: Option<PathBuf>,
+    /// JUnit XML path.
+    pub junit: Option<PathBuf>,
+}
+
+/// A checked audit: everything needed to run, consistent.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The data source.
+    pub source: Source,
+    /// Column roles.
+    pub columns: Columns,
+    /// Attributes then intersections.
+    pub attributes: Vec<AttributeDef>,
+    /// Reference group per attribute name.
+    pub references: BTreeMap<String, String>,
+    /// Minimum group size.
+    pub min_group_size: u64,
+    /// Calibration bins.
+    pub bins: usize,
+    /// Policies.
+    pub policies: Vec<Policy>,
+    /// Report files.
+    pub outputs: OutputsSpec,
+}
+
+/// One attribute of the report: a protected column or an intersection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeDef {
+    /// `race`, or `race & sex`.
+    pub name: String,
+    /// The columns.
+    pub columns: Vec<String>,
+    /// Positions of the columns in [`Columns::protected`].
+    pub positions: Vec<usize>,
+}
+
+impl AuditSpec {
+    /// Read a spec file. Errors name the file, line and key.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut spec: AuditSpec = toml::from_str(&text)
+            .map_err(|e| Error::spec(path.display().to_string(), e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        spec.resolve_paths(base);
+        Ok(spec)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut Option<PathBuf>| {
+            if let Some(path) = p {
+                if path.is_relative() && path != Path::new("-") {
+                    *path = base.join(&*path);
+                }
+            }
+        };
+        resolve(&mut self.data.path);
+        resolve(&mut self.outputs.json);
+        resolve(&mut self.outputs.markdown);
+        resolve(&mut self.outputs.html);
+        resolve(&mut self.outputs.junit);
+    }
+
+    /// Validate into an [`Audit`]. `context` names the source of the settings in messages.
+    pub fn check(self, context: &str) -> Result<Audit> {
+        let bad = |msg: String| Error::spec(context, msg);
+        let path = self
+            .data
+            .path
+            .ok_or_else(|| bad("no data file (set --data or [data] path)".into()))?;
+        let delimiter = delimiter(self.data.delimiter.as_deref()).map_err(bad)?;
+        let label = self
+            .columns
+            .label
+            .ok_or_else(|| bad("no label column (set --label or [columns] label)".into()))?;
+        if self.columns.score.is_none() && self.columns.prediction.is_none() {
+            return Err(bad(
+                "give a score column, a prediction column, or both".into()
+            ));
+        }
+        let threshold = self.audit.threshold.unwrap_or(DEFAULT_THRESHOLD);
+        if !threshold.is_finite() {
+            return Err(bad(format!("threshold {threshold} is not a finite number")));
+        }
+        let bins = self.audit.bins.unwrap_or(DEFAULT_BINS);
+        if !(1..=10_000).contains(&bins) {
+            return Err(bad(format!("bins must be between 1 and 10000, not {bins}")));
+        }
+        let (protected, attributes) =
+            attributes(&self.audit.protected, &self.audit.intersections).map_err(bad)?;
+        for name in self.audit.reference.keys() {
+            if !attributes.iter().any(|a| a.name == *name) {
+                return Err(bad(format!(
+                    "reference for unknown attribute '{name}' (attributes: {})",
+                    names(&attributes)
+                )));
+            }
+        }
+        let has_score = self.columns.score.is_some();
+        let policies = self
+            .policies
+            .into_iter()
+            .map(|p| check_policy(p, &attributes, has_score))
+            .collect::<std::result::Result<Vec<_>, String>>()
+            .map_err(bad)?;
+        check_outputs(&self.outputs).map_err(bad)?;
+        let invalid_rows = if self.data.skip_invalid.unwrap_or(false) {
+            InvalidRows::Skip
+        } else {
+            InvalidRows::Error
+        };
+        Ok(Audit {
+            source: Source::from_path(path, delimiter),
+            columns: Columns {
+                label,
+                score: self.columns.score,
+                prediction: self.columns.prediction,
+                weight: self.columns.weight,
+                protected,
+                positive_label: self.columns.positive_label,
+                threshold,
+                invalid_rows,
+            },
+            attributes,
+            references: self.audit.reference,
+            min_group_size: self.audit.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE),
+            bins,
+            policies,
+            outputs: self.outputs,
+        })
+    }
+}
+
+fn delimiter(text: Option<&str>) -> std::result::Result<u8, String> {
+    match text {
+        None => Ok(b','),
+        Some("\\t") | Some("tab") => Ok(b'\t'),
+        Some(s) if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        Some(s) => Err(format!("delimiter must be one ASCII character, not '{s}'")),
+    }
+}
+
+/// The protected columns (singles first, then columns only named in intersections) and the
+/// attributes of the report (singles, then intersections).
+fn attributes(
+    protected: &[String],
+    intersections: &[Vec<String>],
+) -> std::result::Result<(Vec<String>, Vec<AttributeDef>), String> {
+    if protected.is_empty() && intersections.is_empty() {
+        return Err("no protected attribute (set --protected or [audit] protected)".into());
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut position = |c: &String| -> usize {
+        columns.iter().position(|x| x == c).unwrap_or_else(|| {
+            columns.push(c.clone());
+            columns.len() - 1
+        })
+    };
+    let mut defs = Vec::new();
+    for c in protected {
+        if c.trim().is_empty() {
+            return Err("empty protected column name".into());
+        }
+        if protected.iter().filter(|x| *x == c).count() > 1 {
+            return Err(format!("protected column '{c}' is listed twice"));
+        }
+        defs.push(AttributeDef {
+            name: c.clone(),
+            columns: vec![c.clone()],
+            positions: vec![position(c)],
+        });
+    }
+    for members in intersections {
+        if members.len() < 2 {
+            return Err(format!(
+                "an intersection needs at least two columns, got [{}]",
+                members.join(", ")
+            ));
+        }
+        if members
+            .iter()
+            .any(|m| members.iter().filter(|x| *x == m).count() > 1)
+        {
+            return Err(format!(
+                "intersection [{}] repeats a column",
+                members.join(", ")
+            ));
+        }
+        let name = members.join(crate::audit::JOIN);
+        if defs.iter().any(|d: &AttributeDef| d.name == name) {
+            return Err(format!("intersection '{name}' is listed twice"));
+        }
+        defs.push(AttributeDef {
+            name,
+            columns: members.clone(),
+            positions: members.iter().map(&mut position).collect(),
+        });
+    }
+    Ok((columns, defs))
+}
+
+fn names(attributes: &[AttributeDef]) -> String {
+    attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn check_policy(
+    spec: PolicySpec,
+    attributes: &[AttributeDef],
+    has_score: bool,
+) -> std::result::Result<Policy, String> {
+    let mut p = policy::parse(&spec.expression).map_err(|e| format!("policy {e}"))?;
+    if let Some(a) = &p.attribute {
+        // Accept "race,sex" for the intersection "race & sex".
+        let normalised = a
+            .split([',', '&'])
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(crate::audit::JOIN);
+        if !attributes.iter().any(|d| d.name == normalised) {
+            return Err(format!(
+                "policy '{}': unknown attribute '{a}' (attributes: {})",
+                spec.expression,
+                names(attributes)
+            ));
+        }
+        p.attribute = Some(normalised);
+    }
+    let metric = match &p.resolved {
+        Resolved::Group(m) | Resolved::DisparityPair { metric: m, .. } => m.as_str(),
+        Resolved::Summary(s) => s.as_str(),
+        _ => "",
+    };
+    if !has_score
+        && SCORE_METRICS
+            .iter()
+            .any(|m| metric == *m || metric.starts_with(&format!("{m}_")))
+    {
+        return Err(format!(
+            "policy '{}' needs a score column (set --score)",
+            spec.expression
+        ));
+    }
+    if let Some(id) = spec.id {
+        p.id = id;
+    }
+    p.description = spec.description;
+    p.on_insufficient = spec.on_insufficient.unwrap_or_default();
+    Ok(p)
+}
+
+fn check_outputs(o: &OutputsSpec) -> std::result::Result<(), String> {
+    let all: Vec<&PathBuf> = [&o.json, &o.markdown, &o.html, &o.junit]
+        .into_iter()
+        .flatten()
+        .collect();
+    if all.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err("only one output can go to standard output ('-')".into());
+    }
+    for (i, p) in all.iter().enumerate() {
+        if p.as_os_str() != "-" && all[i + 1..].contains(p) {
+            return Err(format!("two outputs write to {}", p.display()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> AuditSpec {
+        toml::from_str(
+            r#"
+            [data]
+            path = "x.csv"
+            [columns]
+            label = "y"
+            score = "s"
+            [audit]
+            protected = ["race", "sex"]
+            intersections = [["race", "age"]]
+            [[policy]]
+            expression = "demographic_parity_ratio >= 0.8"
+            "#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn checks_a_minimal_spec() {
+        let audit = minimal().check("test").unwrap();
+        assert_eq!(audit.columns.protected, vec!["race", "sex", "age"]);
+        assert_eq!(audit.attributes[2].name, "race & age");
+        assert_eq!(audit.attributes[2].positions, vec![0, 2]);
+        assert_eq!(audit.min_group_size, DEFAULT_MIN_GROUP_SIZE);
+        assert_eq!(audit.policies[0].id, "demographic_parity_ratio >= 0.8");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_name_and_line() {
+        let err =
+            toml::from_str::<AuditSpec>("[data]\npath = \"x\"\n\n[audit]\nprotectd = [\"a\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("protectd"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn inconsistent_specs_are_rejected() {
+        let mut s = minimal();
+        s.columns.score = None;
+        s.columns.prediction = None;
+        assert!(s
+            .check("t")
+            .unwrap_err()
+            .to_string()
+            .contains("score column"));
+        let mut s = minimal();
+        s.audit.intersections = vec![vec!["race".into()]];
+        assert!(s.check("t").is_err());
+        let mut s = minimal();
+        s.audit.reference.insert("nope".into(), "x".into());
+        assert!(s
+            .check("t")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown attribute 'nope'"));
+        let mut s = minimal();
+        s.policies[0].expression = "tpr on nope >= 0.5".into();
+        assert!(s.check("t").is_err());
+        let mut s = minimal();
+        s.policies[0].expression = "ece on race,age <= 0.1".into();
+        assert_eq!(
+            s.check("t").unwrap().policies[0].attribute.as_deref(),
+            Some("race & age")
+        );
+        let mut s = minimal();
+        s.columns.score = None;
+        s.columns.prediction = Some("p".into());
+        s.policies[0].expression = "ece <= 0.1".into();
+        assert!(s
+            .check("t")
+            .unwrap_err()
+            .to_string()
+            .contains("needs a score"));
+        let mut s = minimal();
+        s.outputs.json = Some("-".into());
+        s.outputs.markdown = Some("-".into());
+        assert!(s.check("t").is_err());
+    }
+}
