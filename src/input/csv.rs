@@ -1,12 +1,738 @@
-//! stub
-use super::{Columns, Sink, Source};
-use crate::error::Result;
-/// stub
-pub fn read(
-    _source: &Source,
-    _columns: &Columns,
-    _batch_rows: usize,
-    _sink: &Sink<'_>,
-) -> Result<u64> {
-    todo!()
+//! CSV reader: a header row, any one-byte delimiter, quoted fields (embedded delimiters,
+//! quotes and newlines), LF or CRLF line ends, an optional UTF-8 byte-order mark, gzip
+//! (`.gz` file names) and standard input (`-`).
+//!
+//! The reader streams: it holds one [`ByteRecord`] and the batch being built, never the file.
+//! Row numbers in errors count data records (the first record after the header is row 1), so a
+//! quoted field spanning several lines still counts as one row; messages about malformed
+//! records also give the physical line.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use csv::{ByteRecord, ReaderBuilder};
+use flate2::read::MultiGzDecoder;
+
+use super::values::{self, Field, Invalid};
+use super::{missing_column, Batch, Categorical, Columns, InvalidRows, Sink, Source};
+use crate::error::{Error, Result};
+
+/// The UTF-8 byte-order mark some tools (Excel) write at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Buffer size of the CSV reader.
+const BUFFER_BYTES: usize = 1 << 16;
+
+/// Read a CSV source, handing batches of at most `batch_rows` data rows to `sink`.
+///
+/// Batches carry sequence numbers 0, 1, 2, … in file order and are handed on from the calling
+/// thread. `batch_rows` counts rows read (kept and skipped); 0 is treated as 1. A file with a
+/// header and no data rows returns `Ok(0)` without calling `sink`. Returns the number of data
+/// rows read, kept and skipped.
+pub fn read(source: &Source, columns: &Columns, batch_rows: usize, sink: &Sink<'_>) -> Result<u64> {
+    let path = source.path.as_path();
+    let input = skip_bom(open(source)?).map_err(|e| io_error(path, e, "the header"))?;
+    let mut reader = ReaderBuilder::new()
+        .delimiter(source.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(BUFFER_BYTES)
+        .from_reader(input);
+    let mut record = ByteRecord::new();
+    if !next_record(&mut reader, &mut record, path, 0)? {
+        return Err(schema(path, "empty file (no header row)"));
+    }
+    let layout = Layout::resolve(path, &record, columns)?;
+    let batch_rows = batch_rows.clamp(1, u32::MAX as usize);
+    let mut builder = BatchBuilder::new(path, columns, layout, batch_rows);
+    let (mut rows, mut seq) = (0u64, 0u64);
+    while next_record(&mut reader, &mut record, path, rows + 1)? {
+        rows += 1;
+        builder.push(&record, rows)?;
+        if builder.rows == batch_rows {
+            sink(seq, builder.take())?;
+            seq += 1;
+        }
+    }
+    if builder.rows > 0 {
+        sink(seq, builder.take())?;
+    }
+    Ok(rows)
+}
+
+/// Open the file (gunzipping `.gz`) or standard input.
+fn open(source: &Source) -> Result<Box<dyn Read>> {
+    if source.is_stdin() {
+        return Ok(Box::new(io::stdin().lock()));
+    }
+    let path = source.path.as_path();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let gzipped = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("gz"));
+    Ok(if gzipped {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Drop a leading UTF-8 byte-order mark.
+///
+/// `csv-core` strips a BOM too, but only when its first buffer fill holds all three bytes,
+/// which a pipe or a gzip stream does not promise; reading the first three bytes here makes it
+/// dependable.
+fn skip_bom(mut input: Box<dyn Read>) -> io::Result<Box<dyn Read>> {
+    let mut head = Vec::with_capacity(BOM.len());
+    input
+        .by_ref()
+        .take(BOM.len() as u64)
+        .read_to_end(&mut head)?;
+    if head == BOM {
+        head.clear();
+    }
+    Ok(Box::new(io::Cursor::new(head).chain(input)))
+}
+
+/// Read the next record into `record`; false at end of input. `row` is the row being read
+/// (0 for the header), for error messages.
+fn next_record(
+    reader: &mut csv::Reader<Box<dyn Read>>,
+    record: &mut ByteRecord,
+    path: &Path,
+    row: u64,
+) -> Result<bool> {
+    reader.read_byte_record(record).map_err(|e| {
+        let at = if row == 0 {
+            "the header".to_string()
+        } else {
+            format!("row {row}")
+        };
+        let msg = e.to_string();
+        match e.into_kind() {
+            csv::ErrorKind::Io(e) => io_error(path, e, &at),
+            _ => schema(path, format!("{at}: malformed CSV: {msg}")),
+        }
+    })
+}
+
+/// An I/O error while reading: corrupt data (e.g. a damaged gzip stream) is a schema error
+/// naming where it happened, anything else an operating-system error.
+fn io_error(path: &Path, e: io::Error, at: &str) -> Error {
+    match e.kind() {
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
+            schema(path, format!("cannot decode input at {at}: {e}"))
+        }
+        _ => Error::io(path, e),
+    }
+}
+
+/// Shorthand for an [`Error::Schema`].
+fn schema(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Schema {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+/// Where the needed columns are in each record.
+#[derive(Debug)]
+struct Layout {
+    label: usize,
+    prediction: Option<usize>,
+    score: Option<usize>,
+    weight: Option<usize>,
+    protected: Vec<usize>,
+    /// Number of fields in the header; every record must have exactly this many.
+    width: usize,
+}
+
+impl Layout {
+    /// Find every needed column in the header.
+    fn resolve(path: &Path, header: &ByteRecord, columns: &Columns) -> Result<Layout> {
+        let names: Vec<String> = header
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        let find = |name: &str| -> Result<usize> {
+            let mut hits = names.iter().enumerate().filter(|(_, n)| *n == name);
+            match (hits.next(), hits.count()) {
+                (None, _) => Err(missing_column(path, name, &names)),
+                (Some((i, _)), 0) => Ok(i),
+                (Some(_), more) => Err(schema(
+                    path,
+                    format!("column '{name}' appears {} times in the header", more + 1),
+                )),
+            }
+        };
+        let find_opt = |name: &Option<String>| name.as_deref().map(find).transpose();
+        Ok(Layout {
+            label: find(&columns.label)?,
+            prediction: find_opt(&columns.prediction)?,
+            score: find_opt(&columns.score)?,
+            weight: find_opt(&columns.weight)?,
+            protected: columns
+                .protected
+                .iter()
+                .map(|n| find(n))
+                .collect::<Result<_>>()?,
+            width: names.len(),
+        })
+    }
+}
+
+/// The validated values of one row.
+struct Parsed {
+    label: bool,
+    decision: bool,
+    score: Option<f64>,
+    weight: Option<f64>,
+}
+
+/// Builds one batch at a time from records.
+struct BatchBuilder<'a> {
+    path: &'a Path,
+    columns: &'a Columns,
+    layout: Layout,
+    capacity: usize,
+    batch: Batch,
+    interners: Vec<Interner>,
+    /// Rows read into the current batch, kept and skipped.
+    rows: usize,
+}
+
+impl<'a> BatchBuilder<'a> {
+    fn new(path: &'a Path, columns: &'a Columns, layout: Layout, batch_rows: usize) -> Self {
+        let mut builder = BatchBuilder {
+            path,
+            columns,
+            layout,
+            capacity: batch_rows.min(super::DEFAULT_BATCH_ROWS),
+            batch: Batch::default(),
+            interners: Vec::new(),
+            rows: 0,
+        };
+        builder.reset();
+        builder
+    }
+
+    /// Start an empty batch.
+    fn reset(&mut self) {
+        let n = self.capacity;
+        self.batch = Batch {
+            label: Vec::with_capacity(n),
+            prediction: Vec::with_capacity(n),
+            score: self.layout.score.map(|_| Vec::with_capacity(n)),
+            weight: self.layout.weight.map(|_| Vec::with_capacity(n)),
+            ..Batch::default()
+        };
+        self.interners = self
+            .layout
+            .protected
+            .iter()
+            .map(|_| Interner::default())
+            .collect();
+        self.rows = 0;
+    }
+
+    /// Hand out the current batch and start a new one.
+    fn take(&mut self) -> Batch {
+        let interners = std::mem::take(&mut self.interners);
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.protected = interners.into_iter().map(|i| i.categorical).collect();
+        self.reset();
+        batch
+    }
+
+    /// Add data row number `row` (1-based), or count it as skipped.
+    fn push(&mut self, record: &ByteRecord, row: u64) -> Result<()> {
+        self.rows += 1;
+        if record.len() != self.layout.width {
+            let line = record
+                .position()
+                .map(|p| format!(" (line {})", p.line()))
+                .unwrap_or_default();
+            return Err(schema(
+                self.path,
+                format!(
+                    "row {row}{line}: {} fields, but the header has {}",
+                    record.len(),
+                    self.layout.width
+                ),
+            ));
+        }
+        match self.parse(record) {
+            Ok(parsed) => self.keep(record, row, parsed),
+            Err((field, Invalid(msg))) => match self.columns.invalid_rows {
+                InvalidRows::Error => Err(Error::Input {
+                    path: self.path.to_path_buf(),
+                    row,
+                    column: column_name(self.columns, field).to_string(),
+                    msg,
+                }),
+                InvalidRows::Skip => {
+                    let reason = field.skip_reason().to_string();
+                    *self.batch.skipped.entry(reason).or_insert(0) += 1;
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Validate label, prediction, score and weight, in that order.
+    fn parse(&self, record: &ByteRecord) -> Result<Parsed, (Field, Invalid)> {
+        let positive = self.columns.positive_label.as_deref();
+        let binary = |i: usize| text(record, i).and_then(|t| values::parse_binary(t, positive));
+        let label = binary(self.layout.label).map_err(|e| (Field::Label, e))?;
+        let prediction = self
+            .layout
+            .prediction
+            .map(binary)
+            .transpose()
+            .map_err(|e| (Field::Prediction, e))?;
+        let score = self
+            .layout
+            .score
+            .map(|i| text(record, i).and_then(values::parse_score))
+            .transpose()
+            .map_err(|e| (Field::Score, e))?;
+        let weight = self
+            .layout
+            .weight
+            .map(|i| text(record, i).and_then(values::parse_weight))
+            .transpose()
+            .map_err(|e| (Field::Weight, e))?;
+        Ok(Parsed {
+            label,
+            decision: values::decision(prediction, score, self.columns.threshold),
+            score,
+            weight,
+        })
+    }
+
+    /// Append a valid row; fails only on a protected value that is not UTF-8.
+    fn keep(&mut self, record: &ByteRecord, row: u64, parsed: Parsed) -> Result<()> {
+        for (k, (&i, interner)) in self
+            .layout
+            .protected
+            .iter()
+            .zip(&mut self.interners)
+            .enumerate()
+        {
+            let bytes = record.get(i).unwrap_or_default();
+            interner.push(bytes).map_err(|_| Error::Input {
+                path: self.path.to_path_buf(),
+                row,
+                column: self.columns.protected[k].clone(),
+                msg: "value is not valid UTF-8".into(),
+            })?;
+        }
+        let batch = &mut self.batch;
+        batch.label.push(parsed.label);
+        batch.prediction.push(parsed.decision);
+        if let (Some(v), Some(s)) = (batch.score.as_mut(), parsed.score) {
+            v.push(s);
+        }
+        if let (Some(v), Some(w)) = (batch.weight.as_mut(), parsed.weight) {
+            v.push(w);
+        }
+        Ok(())
+    }
+}
+
+/// Field `i` of a record as text (the layout guarantees it exists).
+fn text(record: &ByteRecord, i: usize) -> Result<&str, Invalid> {
+    std::str::from_utf8(record.get(i).unwrap_or_default())
+        .map_err(|_| Invalid("value is not valid UTF-8".into()))
+}
+
+/// The column a field was read from, as named in [`Columns`].
+fn column_name(columns: &Columns, field: Field) -> &str {
+    let name = match field {
+        Field::Label => return &columns.label,
+        Field::Prediction => &columns.prediction,
+        Field::Score => &columns.score,
+        Field::Weight => &columns.weight,
+    };
+    name.as_deref().unwrap_or_default()
+}
+
+/// Turns one protected column's raw values into a [`Categorical`], levels in first-seen order.
+#[derive(Default)]
+struct Interner {
+    codes: HashMap<Box<[u8]>, u32>,
+    missing: Option<u32>,
+    categorical: Categorical,
+}
+
+impl Interner {
+    /// Append the code of `bytes`; an empty field is the missing value.
+    fn push(&mut self, bytes: &[u8]) -> Result<(), std::str::Utf8Error> {
+        let code = if bytes.is_empty() {
+            self.missing_code()
+        } else {
+            self.code(bytes)?
+        };
+        self.categorical.codes.push(code);
+        Ok(())
+    }
+
+    fn code(&mut self, bytes: &[u8]) -> Result<u32, std::str::Utf8Error> {
+        if let Some(&code) = self.codes.get(bytes) {
+            return Ok(code);
+        }
+        let level = std::str::from_utf8(bytes)?.to_owned();
+        let code = self.add_level(Some(level));
+        self.codes.insert(bytes.into(), code);
+        Ok(code)
+    }
+
+    fn missing_code(&mut self) -> u32 {
+        match self.missing {
+            Some(code) => code,
+            None => {
+                let code = self.add_level(None);
+                self.missing = Some(code);
+                code
+            }
+        }
+    }
+
+    /// Levels never outnumber the rows of a batch, which are capped at `u32::MAX`.
+    fn add_level(&mut self, level: Option<String>) -> u32 {
+        self.categorical.levels.push(level);
+        (self.categorical.levels.len() - 1) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Columns with a label, a score, a prediction and the given protected columns.
+    fn columns(protected: &[&str]) -> Columns {
+        Columns {
+            label: "label".into(),
+            score: Some("score".into()),
+            prediction: Some("prediction".into()),
+            weight: None,
+            protected: protected.iter().map(|s| s.to_string()).collect(),
+            positive_label: None,
+            threshold: 0.5,
+            invalid_rows: InvalidRows::Error,
+        }
+    }
+
+    /// Write `bytes` to a temporary file named `name`.
+    fn file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, Source) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        (dir, Source::from_path(path, b','))
+    }
+
+    /// Read everything, returning (sequence number, batch) pairs and the row count.
+    fn read_all(
+        source: &Source,
+        cols: &Columns,
+        batch_rows: usize,
+    ) -> Result<(Vec<(u64, Batch)>, u64)> {
+        let out = Mutex::new(Vec::new());
+        let sink = |seq: u64, batch: Batch| -> Result<()> {
+            out.lock().expect("lock").push((seq, batch));
+            Ok(())
+        };
+        let rows = read(source, cols, batch_rows, &sink)?;
+        Ok((out.into_inner().expect("lock"), rows))
+    }
+
+    /// The values of a categorical, row by row.
+    fn decode(c: &Categorical) -> Vec<Option<&str>> {
+        c.codes
+            .iter()
+            .map(|&k| c.levels[k as usize].as_deref())
+            .collect()
+    }
+
+    #[test]
+    fn basic_parse() {
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction,race\n1,0.9,1,A\n0,0.2,0,B\ntrue,0.4,false,A\n",
+        );
+        let (batches, rows) = read_all(&src, &columns(&["race"]), 100).unwrap();
+        assert_eq!(rows, 3);
+        assert_eq!(batches.len(), 1);
+        let (seq, b) = &batches[0];
+        assert_eq!(*seq, 0);
+        assert_eq!(b.label, vec![true, false, true]);
+        assert_eq!(b.prediction, vec![true, false, false]);
+        assert_eq!(b.score, Some(vec![0.9, 0.2, 0.4]));
+        assert_eq!(b.weight, None);
+        // Levels in first-seen order.
+        assert_eq!(
+            b.protected[0].levels,
+            vec![Some("A".into()), Some("B".into())]
+        );
+        assert_eq!(b.protected[0].codes, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn decision_from_score_and_batching() {
+        // No prediction column: decision = score >= 0.5. Batches of 2 rows: 2 + 2 + 1.
+        let (_d, src) = file(
+            "a.csv",
+            b"score,label,g\n0.5,1,x\n0.49,1,x\n0.7,0,y\n0,0,y\n1,1,z\n",
+        );
+        let cols = Columns {
+            prediction: None,
+            ..columns(&["g"])
+        };
+        let (batches, rows) = read_all(&src, &cols, 2).unwrap();
+        assert_eq!(rows, 5);
+        let seqs: Vec<u64> = batches.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![0, 1, 2]);
+        let decisions: Vec<bool> = batches
+            .iter()
+            .flat_map(|(_, b)| b.prediction.clone())
+            .collect();
+        assert_eq!(decisions, vec![true, false, true, false, true]);
+        // Each batch has its own dictionary.
+        assert_eq!(
+            decode(&batches[1].1.protected[0]),
+            vec![Some("y"), Some("y")]
+        );
+        assert_eq!(batches[1].1.protected[0].levels.len(), 1);
+    }
+
+    #[test]
+    fn crlf_line_ends() {
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction,g\r\n1,0.9,1,A\r\n0,0.1,0,B\r\n",
+        );
+        let (batches, _) = read_all(&src, &columns(&["g"]), 10).unwrap();
+        // No stray '\r' in the last field.
+        assert_eq!(
+            decode(&batches[0].1.protected[0]),
+            vec![Some("A"), Some("B")]
+        );
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        // The BOM would otherwise be glued to the first column name, "label".
+        let (_d, src) = file("a.csv", b"\xEF\xBB\xBFlabel,score,prediction\n1,0.9,1\n");
+        let (_, rows) = read_all(&src, &columns(&[]), 10).unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn bom_in_gzip_is_stripped() {
+        let (_d, src) = file(
+            "a.csv.gz",
+            &gzip(b"\xEF\xBB\xBFlabel,score,prediction\n1,0.9,1\n"),
+        );
+        let (_, rows) = read_all(&src, &columns(&[]), 10).unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn quoted_fields() {
+        // A quoted protected value holding the delimiter, a newline and an escaped quote.
+        let data = b"label,score,prediction,g\n1,0.9,1,\"a,b\nc \"\"q\"\"\"\n0,0.1,0,plain\n";
+        let (_d, src) = file("a.csv", data);
+        let (batches, rows) = read_all(&src, &columns(&["g"]), 10).unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(
+            decode(&batches[0].1.protected[0]),
+            vec![Some("a,b\nc \"q\""), Some("plain")]
+        );
+    }
+
+    #[test]
+    fn other_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tsv");
+        std::fs::write(&path, b"label;score;prediction;g\n1;0,9x;1;A,B\n").unwrap();
+        // ';' separates; the comma inside "A,B" is data. The score is invalid on purpose.
+        let src = Source::from_path(&path, b';');
+        let err = read_all(&src, &columns(&["g"]), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("row 1, column 'score'"), "{err}");
+        std::fs::write(&path, b"label;score;prediction;g\n1;0.9;1;A,B\n").unwrap();
+        let (batches, _) = read_all(&src, &columns(&["g"]), 10).unwrap();
+        assert_eq!(decode(&batches[0].1.protected[0]), vec![Some("A,B")]);
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_input() {
+        let (_d, src) = file(
+            "x.csv.gz",
+            &gzip(b"label,score,prediction,g\n1,0.9,1,A\n0,0.1,0,B\n"),
+        );
+        let (batches, rows) = read_all(&src, &columns(&["g"]), 10).unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(batches[0].1.label, vec![true, false]);
+    }
+
+    #[test]
+    fn corrupt_gzip_is_a_schema_error() {
+        let (_d, src) = file("x.csv.gz", b"label,score\nnot gzip at all\n");
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err();
+        assert!(matches!(err, Error::Schema { .. }), "{err}");
+    }
+
+    #[test]
+    fn missing_column_lists_header() {
+        let (_d, src) = file("a.csv", b"lable,score,prediction\n1,0.5,1\n");
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err().to_string();
+        assert!(err.contains("no column named 'label'"), "{err}");
+        assert!(err.contains("did you mean 'lable'"), "{err}");
+        assert!(err.contains("lable, score, prediction"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_needed_column() {
+        // A duplicated column that is not needed ("x") is fine; a needed one is not.
+        let (_d, src) = file("a.csv", b"label,score,prediction,x,x\n1,0.5,1,a,b\n");
+        assert!(read_all(&src, &columns(&[]), 10).is_ok());
+        let (_d, src) = file("a.csv", b"label,score,prediction,label\n1,0.5,1,0\n");
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err().to_string();
+        assert!(err.contains("'label' appears 2 times"), "{err}");
+    }
+
+    #[test]
+    fn bad_label_names_row_and_column() {
+        // Row 3 (the third data row) has label 2.
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction\n1,0.5,1\n0,0.5,1\n2,0.5,1\n",
+        );
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err();
+        assert_eq!(err.row(), Some(3));
+        let msg = err.to_string();
+        assert!(msg.contains("row 3, column 'label'"), "{msg}");
+        assert!(msg.contains("'2' is not binary"), "{msg}");
+    }
+
+    #[test]
+    fn positive_label() {
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction\n>50K,0.5,>50K\n<=50K,0.5,x\n",
+        );
+        let cols = Columns {
+            positive_label: Some(">50K".into()),
+            ..columns(&[])
+        };
+        let (batches, _) = read_all(&src, &cols, 10).unwrap();
+        assert_eq!(batches[0].1.label, vec![true, false]);
+        assert_eq!(batches[0].1.prediction, vec![true, false]);
+    }
+
+    #[test]
+    fn skip_mode_counts_reasons() {
+        // Row 2: bad label; row 3: score > 1; row 4: missing prediction; row 5: negative weight.
+        let data = b"label,score,prediction,w,g\n\
+                     1,0.5,1,1,A\n\
+                     x,0.5,1,1,A\n\
+                     1,1.5,1,1,B\n\
+                     1,0.5,,1,B\n\
+                     1,0.5,1,-1,B\n\
+                     0,0.1,0,2,C\n";
+        let (_d, src) = file("a.csv", data);
+        let cols = Columns {
+            weight: Some("w".into()),
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["g"])
+        };
+        let (batches, rows) = read_all(&src, &cols, 3).unwrap();
+        assert_eq!(rows, 6);
+        let kept: usize = batches.iter().map(|(_, b)| b.len()).sum();
+        assert_eq!(kept, 2);
+        let mut skipped = std::collections::BTreeMap::new();
+        for (_, b) in &batches {
+            for (k, v) in &b.skipped {
+                *skipped.entry(k.clone()).or_insert(0) += v;
+            }
+        }
+        let expected: Vec<(&str, u64)> = vec![
+            ("invalid_label", 1),
+            ("invalid_prediction", 1),
+            ("invalid_score", 1),
+            ("invalid_weight", 1),
+        ];
+        let got: Vec<(&str, u64)> = skipped.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(got, expected);
+        // Skipped rows leave no codes behind; the second batch keeps only "C".
+        assert_eq!(decode(&batches[1].1.protected[0]), vec![Some("C")]);
+        assert_eq!(batches[1].1.weight, Some(vec![2.0]));
+    }
+
+    #[test]
+    fn ragged_row_names_the_row() {
+        let (_d, src) = file("a.csv", b"label,score,prediction\n1,0.5,1\n0,0.5\n");
+        let cols = Columns {
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&[])
+        };
+        // Never skipped, even in skip mode.
+        let err = read_all(&src, &cols, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("row 2 (line 3): 2 fields, but the header has 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn non_utf8_protected_value() {
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction,g\n1,0.5,1,ok\n1,0.5,1,\xFF\n",
+        );
+        let err = read_all(&src, &columns(&["g"]), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("row 2, column 'g': value is not valid UTF-8"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_protected_value_is_missing() {
+        // Empty is None; a space is kept as written.
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction,g\n1,0.5,1,\n1,0.5,1, \n1,0.5,1,\"\"\n",
+        );
+        let (batches, _) = read_all(&src, &columns(&["g"]), 10).unwrap();
+        let g = &batches[0].1.protected[0];
+        assert_eq!(decode(g), vec![None, Some(" "), None]);
+        assert_eq!(g.levels, vec![None, Some(" ".into())]);
+    }
+
+    #[test]
+    fn header_only_and_empty_file() {
+        // Header only: zero rows, the sink is never called.
+        let (_d, src) = file("a.csv", b"label,score,prediction\n");
+        let (batches, rows) = read_all(&src, &columns(&[]), 10).unwrap();
+        assert_eq!((batches.len(), rows), (0, 0));
+        let (_d, src) = file("a.csv", b"");
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err().to_string();
+        assert!(err.contains("empty file"), "{err}");
+    }
 }

@@ -1,7 +1,1113 @@
-//! stub
-use super::{Columns, Sink, Source};
-use crate::error::Result;
-/// stub
-pub fn read(_source: &Source, _columns: &Columns, _sink: &Sink<'_>) -> Result<u64> {
-    todo!()
+//! Parquet reader: decodes only the needed columns, row groups in parallel.
+//!
+//! Every row group is read by its own rayon task, which opens its own file handle (handles
+//! cloned with `File::try_clone` share one file position, so they cannot be read from
+//! concurrently). The footer is parsed once and shared.
+//!
+//! Sequence numbers are `row_group_index << 32 | batch_index_within_group`, strictly increasing
+//! in file order (a row group would need more than 2³² batches to break this). When rows of
+//! several row groups are invalid, the error of the earliest row group wins, which is the
+//! error with the smallest row number; row groups after a failed one stop early.
+//!
+//! Value rules are those of [`super::values`], applied to typed columns: labels and
+//! predictions may be booleans, integers, floats or strings; scores and weights numbers or
+//! strings; a null is a missing value, hence invalid. Protected columns are strings
+//! (plain, or dictionary-encoded, which is never expanded to one string per row), or integers,
+//! floats and booleans formatted as text; a null is the missing value `None`.
+
+use std::collections::HashMap;
+use std::fmt::{Display, Write as _};
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{new_empty_array, Array, ArrowPrimitiveType, RecordBatch};
+use arrow_schema::{DataType, Schema};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::ParquetMetaData;
+use rayon::prelude::*;
+
+use super::values::{self, Field, Invalid};
+use super::{missing_column, Batch, Categorical, Columns, InvalidRows, Sink, Source};
+use crate::error::{Error, Result};
+
+/// One conversion result per row.
+type Values<T> = Vec<Result<T, Invalid>>;
+
+/// Read a Parquet file, handing one batch per decoded record batch to `sink`.
+///
+/// The sink is called from several threads; see the module documentation for the sequence
+/// numbers. A file without rows returns `Ok(0)` without calling `sink`. Returns the number of
+/// data rows read, kept and skipped.
+pub fn read(source: &Source, columns: &Columns, sink: &Sink<'_>) -> Result<u64> {
+    read_batches(source, columns, super::DEFAULT_BATCH_ROWS, sink)
+}
+
+/// [`read`] with a chosen number of rows per decoded batch (0 is treated as 1).
+fn read_batches(
+    source: &Source,
+    columns: &Columns,
+    batch_rows: usize,
+    sink: &Sink<'_>,
+) -> Result<u64> {
+    let path = source.path.as_path();
+    if source.is_stdin() {
+        return Err(schema(path, "Parquet cannot be read from standard input"));
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?;
+    let plan = Plan::new(path, columns, metadata.schema())?;
+    let starts = row_group_starts(path, metadata.metadata())?;
+    let job = Job {
+        path,
+        columns,
+        mask: ProjectionMask::roots(metadata.parquet_schema(), plan.roots.iter().copied()),
+        plan,
+        metadata,
+        batch_rows: batch_rows.clamp(1, u32::MAX as usize),
+        first_failed: AtomicUsize::new(usize::MAX),
+    };
+    let groups = starts.len() - 1;
+    let results: Vec<Result<()>> = (0..groups)
+        .into_par_iter()
+        .map(|i| job.run_group(i, starts[i], sink))
+        .collect();
+    // The first error in row-group order is the one with the smallest row.
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(starts[groups])
+}
+
+/// Shorthand for an [`Error::Schema`].
+fn schema(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Schema {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
+}
+
+/// The first row (0-based) of every row group, followed by the total row count.
+fn row_group_starts(path: &Path, metadata: &ParquetMetaData) -> Result<Vec<u64>> {
+    let mut starts = vec![0u64];
+    let mut next = 0u64;
+    for group in metadata.row_groups() {
+        let rows = u64::try_from(group.num_rows())
+            .map_err(|_| schema(path, "corrupt metadata: negative row count"))?;
+        next += rows;
+        starts.push(next);
+    }
+    Ok(starts)
+}
+
+/// A needed column: its name and its position among the decoded (projected) columns.
+#[derive(Debug)]
+struct Col {
+    name: String,
+    index: usize,
+}
+
+/// Which file columns to decode and where each role finds its column.
+#[derive(Debug)]
+struct Plan {
+    /// Indices of the decoded columns in the file schema, ascending.
+    roots: Vec<usize>,
+    label: Col,
+    prediction: Option<Col>,
+    score: Option<Col>,
+    weight: Option<Col>,
+    protected: Vec<Col>,
+}
+
+/// What a column of some role may hold, for type checks and their messages.
+#[derive(Clone, Copy)]
+enum Role {
+    Binary,
+    Number,
+    Protected,
+}
+
+impl Role {
+    /// Whether a column of this type can be read in this role.
+    fn accepts(self, data_type: &DataType) -> bool {
+        let empty = new_empty_array(data_type);
+        match self {
+            Role::Binary => binary_values(empty.as_ref(), None).is_some(),
+            Role::Number => {
+                number_values(empty.as_ref(), values::parse_score, values::check_score).is_some()
+            }
+            Role::Protected => categorical(empty.as_ref()).is_some(),
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Role::Binary => "a boolean, integer, float or string column",
+            Role::Number => "an integer, float or string column",
+            Role::Protected => "a string, integer, float or boolean column",
+        }
+    }
+}
+
+impl Plan {
+    /// Find and type-check every needed column in the file schema.
+    fn new(path: &Path, columns: &Columns, file_schema: &Schema) -> Result<Plan> {
+        let names: Vec<String> = file_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let find = |name: &str, role: Role| -> Result<(String, usize)> {
+            let mut hits = names.iter().enumerate().filter(|(_, n)| *n == name);
+            let index = match (hits.next(), hits.count()) {
+                (None, _) => return Err(missing_column(path, name, &names)),
+                (Some((i, _)), 0) => i,
+                (Some(_), more) => {
+                    let msg = format!("column '{name}' appears {} times in the file", more + 1);
+                    return Err(schema(path, msg));
+                }
+            };
+            let data_type = file_schema.field(index).data_type();
+            if !role.accepts(data_type) {
+                let msg = format!(
+                    "column '{name}' has type {data_type}; expected {}",
+                    role.expected()
+                );
+                return Err(schema(path, msg));
+            }
+            Ok((name.to_string(), index))
+        };
+        let find_opt =
+            |name: &Option<String>, role| name.as_deref().map(|n| find(n, role)).transpose();
+        let label = find(&columns.label, Role::Binary)?;
+        let prediction = find_opt(&columns.prediction, Role::Binary)?;
+        let score = find_opt(&columns.score, Role::Number)?;
+        let weight = find_opt(&columns.weight, Role::Number)?;
+        let protected = columns
+            .protected
+            .iter()
+            .map(|n| find(n, Role::Protected))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut roots: Vec<usize> = [&label]
+            .into_iter()
+            .chain(prediction.iter())
+            .chain(score.iter())
+            .chain(weight.iter())
+            .chain(protected.iter())
+            .map(|(_, i)| *i)
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        // Decoded columns come in file order, so a column's position is its rank in `roots`.
+        let col = |(name, i): (String, usize)| Col {
+            name,
+            index: roots.partition_point(|&r| r < i),
+        };
+        Ok(Plan {
+            label: col(label),
+            prediction: prediction.map(col),
+            score: score.map(col),
+            weight: weight.map(col),
+            protected: protected.into_iter().map(col).collect(),
+            roots,
+        })
+    }
+}
+
+/// Everything the row-group tasks share.
+struct Job<'a> {
+    path: &'a Path,
+    columns: &'a Columns,
+    plan: Plan,
+    metadata: ArrowReaderMetadata,
+    mask: ProjectionMask,
+    batch_rows: usize,
+    /// Index of the earliest row group that failed so far (`usize::MAX`: none).
+    first_failed: AtomicUsize,
+}
+
+impl Job<'_> {
+    /// Read row group `i`, whose first row is `first_row` (0-based), recording a failure.
+    fn run_group(&self, i: usize, first_row: u64, sink: &Sink<'_>) -> Result<()> {
+        let result = self.read_group(i, first_row, sink);
+        if result.is_err() {
+            self.first_failed.fetch_min(i, Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn read_group(&self, i: usize, mut first_row: u64, sink: &Sink<'_>) -> Result<()> {
+        let corrupt = |e: &dyn Display| schema(self.path, format!("row group {i}: {e}"));
+        // Its own handle: see the module documentation.
+        let file = File::open(self.path).map_err(|e| Error::io(self.path, e))?;
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                .with_projection(self.mask.clone())
+                .with_row_groups(vec![i])
+                .with_batch_size(self.batch_rows)
+                .build()
+                .map_err(|e| corrupt(&e))?;
+        for (b, record_batch) in reader.enumerate() {
+            if self.first_failed.load(Ordering::SeqCst) < i {
+                return Ok(()); // An earlier row group failed; its error is reported.
+            }
+            let record_batch = record_batch.map_err(|e| corrupt(&e))?;
+            let batch = self.convert(&record_batch, first_row)?;
+            first_row += record_batch.num_rows() as u64;
+            sink(((i as u64) << 32) | b as u64, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Validate a decoded record batch whose first row is `first_row` (0-based).
+    fn convert(&self, record_batch: &RecordBatch, first_row: u64) -> Result<Batch> {
+        let fields = Fields::new(self, record_batch)?;
+        let n = record_batch.num_rows();
+        let mut batch = Batch {
+            label: Vec::with_capacity(n),
+            prediction: Vec::with_capacity(n),
+            score: fields.score.as_ref().map(|_| Vec::with_capacity(n)),
+            weight: fields.weight.as_ref().map(|_| Vec::with_capacity(n)),
+            ..Batch::default()
+        };
+        let mut keep = Vec::with_capacity(n);
+        for i in 0..n {
+            match fields.row(i, self.columns.threshold) {
+                Ok(row) => {
+                    row.push_to(&mut batch);
+                    keep.push(true);
+                }
+                Err((field, Invalid(msg))) => {
+                    let row = first_row + i as u64 + 1;
+                    self.reject(field, msg, row, &mut batch)?;
+                    keep.push(false);
+                }
+            }
+        }
+        batch.protected = self
+            .plan
+            .protected
+            .iter()
+            .map(|c| self.protected(c, record_batch, &keep))
+            .collect::<Result<_>>()?;
+        Ok(batch)
+    }
+
+    /// An invalid row: an error, or a count under its reason.
+    fn reject(&self, field: Field, msg: String, row: u64, batch: &mut Batch) -> Result<()> {
+        match self.columns.invalid_rows {
+            InvalidRows::Error => Err(Error::Input {
+                path: self.path.to_path_buf(),
+                row,
+                column: self.column_name(field).to_string(),
+                msg,
+            }),
+            InvalidRows::Skip => {
+                *batch
+                    .skipped
+                    .entry(field.skip_reason().to_string())
+                    .or_insert(0) += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn column_name(&self, field: Field) -> &str {
+        let col = match field {
+            Field::Label => Some(&self.plan.label),
+            Field::Prediction => self.plan.prediction.as_ref(),
+            Field::Score => self.plan.score.as_ref(),
+            Field::Weight => self.plan.weight.as_ref(),
+        };
+        col.map_or("", |c| &c.name)
+    }
+
+    /// A decoded column.
+    fn column<'b>(&self, record_batch: &'b RecordBatch, col: &Col) -> Result<&'b dyn Array> {
+        record_batch
+            .columns()
+            .get(col.index)
+            .map(|a| a.as_ref())
+            .ok_or_else(|| schema(self.path, format!("column '{}' was not decoded", col.name)))
+    }
+
+    /// An error for a column whose decoded type cannot be read.
+    fn unsupported(&self, col: &Col, array: &dyn Array) -> Error {
+        let msg = format!(
+            "column '{}' has unsupported type {}",
+            col.name,
+            array.data_type()
+        );
+        schema(self.path, msg)
+    }
+
+    /// The protected column `col` as a categorical of the kept rows.
+    fn protected(
+        &self,
+        col: &Col,
+        record_batch: &RecordBatch,
+        keep: &[bool],
+    ) -> Result<Categorical> {
+        let array = self.column(record_batch, col)?;
+        let mut categorical = categorical(array).ok_or_else(|| self.unsupported(col, array))?;
+        if keep.contains(&false) {
+            categorical.codes = categorical
+                .codes
+                .iter()
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .map(|(&c, _)| c)
+                .collect();
+        }
+        Ok(categorical)
+    }
+}
+
+/// Label, prediction, score and weight of one record batch, converted row by row.
+struct Fields {
+    label: Values<bool>,
+    prediction: Option<Values<bool>>,
+    score: Option<Values<f64>>,
+    weight: Option<Values<f64>>,
+}
+
+/// The validated values of one row.
+struct Row {
+    label: bool,
+    decision: bool,
+    score: Option<f64>,
+    weight: Option<f64>,
+}
+
+impl Row {
+    fn push_to(self, batch: &mut Batch) {
+        batch.label.push(self.label);
+        batch.prediction.push(self.decision);
+        if let (Some(v), Some(s)) = (batch.score.as_mut(), self.score) {
+            v.push(s);
+        }
+        if let (Some(v), Some(w)) = (batch.weight.as_mut(), self.weight) {
+            v.push(w);
+        }
+    }
+}
+
+impl Fields {
+    fn new(job: &Job<'_>, record_batch: &RecordBatch) -> Result<Fields> {
+        let positive = job.columns.positive_label.as_deref();
+        let binary = |col: &Col| -> Result<Values<bool>> {
+            let array = job.column(record_batch, col)?;
+            binary_values(array, positive).ok_or_else(|| job.unsupported(col, array))
+        };
+        let number = |col: &Col, parse, check| -> Result<Values<f64>> {
+            let array = job.column(record_batch, col)?;
+            number_values(array, parse, check).ok_or_else(|| job.unsupported(col, array))
+        };
+        let plan = &job.plan;
+        Ok(Fields {
+            label: binary(&plan.label)?,
+            prediction: plan.prediction.as_ref().map(binary).transpose()?,
+            score: (plan.score.as_ref())
+                .map(|c| number(c, values::parse_score, values::check_score))
+                .transpose()?,
+            weight: (plan.weight.as_ref())
+                .map(|c| number(c, values::parse_weight, values::check_weight))
+                .transpose()?,
+        })
+    }
+
+    /// Row `i`, or the first invalid field in the order label, prediction, score, weight.
+    fn row(&self, i: usize, threshold: f64) -> Result<Row, (Field, Invalid)> {
+        let label = pick(&self.label, i, Field::Label)?;
+        let prediction = (self.prediction.as_ref())
+            .map(|v| pick(v, i, Field::Prediction))
+            .transpose()?;
+        let score = (self.score.as_ref())
+            .map(|v| pick(v, i, Field::Score))
+            .transpose()?;
+        let weight = (self.weight.as_ref())
+            .map(|v| pick(v, i, Field::Weight))
+            .transpose()?;
+        Ok(Row {
+            label,
+            decision: values::decision(prediction, score, threshold),
+            score,
+            weight,
+        })
+    }
+}
+
+/// Value `i` of a converted column.
+fn pick<T: Copy>(
+    values: &[Result<T, Invalid>],
+    i: usize,
+    field: Field,
+) -> Result<T, (Field, Invalid)> {
+    match values.get(i) {
+        Some(Ok(v)) => Ok(*v),
+        Some(Err(e)) => Err((field, e.clone())),
+        None => Err((
+            field,
+            Invalid("value missing from the decoded batch".into()),
+        )),
+    }
+}
+
+/// Labels or predictions of any supported type; `None` for an unsupported type.
+///
+/// A null is treated like an empty text value (missing, hence invalid).
+fn binary_values(array: &dyn Array, positive: Option<&str>) -> Option<Values<bool>> {
+    let null = values::parse_binary("", positive);
+    let int = |v: i64| values::binary_from_i64(v, positive);
+    let float = |v: f64| values::binary_from_f64(v, positive);
+    Some(match array.data_type() {
+        DataType::Boolean => (array.as_boolean_opt()?.iter())
+            .map(|v| match v {
+                Some(b) => values::parse_binary(if b { "true" } else { "false" }, positive),
+                None => null.clone(),
+            })
+            .collect(),
+        DataType::Int8 => primitive::<Int8Type, _>(array, &null, |v| int(v.into()))?,
+        DataType::Int16 => primitive::<Int16Type, _>(array, &null, |v| int(v.into()))?,
+        DataType::Int32 => primitive::<Int32Type, _>(array, &null, |v| int(v.into()))?,
+        DataType::Int64 => primitive::<Int64Type, _>(array, &null, int)?,
+        DataType::UInt8 => primitive::<UInt8Type, _>(array, &null, |v| int(v.into()))?,
+        DataType::UInt16 => primitive::<UInt16Type, _>(array, &null, |v| int(v.into()))?,
+        DataType::UInt32 => primitive::<UInt32Type, _>(array, &null, |v| int(v.into()))?,
+        DataType::UInt64 => primitive::<UInt64Type, _>(array, &null, |v| match i64::try_from(v) {
+            Ok(v) => int(v),
+            Err(_) => values::parse_binary(&v.to_string(), positive),
+        })?,
+        DataType::Float32 => primitive::<Float32Type, _>(array, &null, |v| float(widen(v)))?,
+        DataType::Float64 => primitive::<Float64Type, _>(array, &null, float)?,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => strings(array)?
+            .map(|v| v.map_or_else(|| null.clone(), |s| values::parse_binary(s, positive)))
+            .collect(),
+        DataType::Dictionary(_, _) => {
+            via_dictionary(array, &null, |values| binary_values(values, positive))?
+        }
+        _ => return None,
+    })
+}
+
+/// Scores or weights (`parse` for text, `check` for numbers); `None` for an unsupported type.
+///
+/// A null is treated like an empty text value (missing, hence invalid).
+fn number_values(
+    array: &dyn Array,
+    parse: fn(&str) -> Result<f64, Invalid>,
+    check: fn(f64) -> Result<f64, Invalid>,
+) -> Option<Values<f64>> {
+    let null = parse("");
+    Some(match array.data_type() {
+        DataType::Float32 => primitive::<Float32Type, _>(array, &null, |v| check(widen(v)))?,
+        DataType::Float64 => primitive::<Float64Type, _>(array, &null, check)?,
+        DataType::Int8 => primitive::<Int8Type, _>(array, &null, |v| check(v.into()))?,
+        DataType::Int16 => primitive::<Int16Type, _>(array, &null, |v| check(v.into()))?,
+        DataType::Int32 => primitive::<Int32Type, _>(array, &null, |v| check(v.into()))?,
+        DataType::Int64 => primitive::<Int64Type, _>(array, &null, |v| check(v as f64))?,
+        DataType::UInt8 => primitive::<UInt8Type, _>(array, &null, |v| check(v.into()))?,
+        DataType::UInt16 => primitive::<UInt16Type, _>(array, &null, |v| check(v.into()))?,
+        DataType::UInt32 => primitive::<UInt32Type, _>(array, &null, |v| check(v.into()))?,
+        DataType::UInt64 => primitive::<UInt64Type, _>(array, &null, |v| check(v as f64))?,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => strings(array)?
+            .map(|v| v.map_or_else(|| null.clone(), parse))
+            .collect(),
+        DataType::Dictionary(_, _) => {
+            via_dictionary(array, &null, |values| number_values(values, parse, check))?
+        }
+        _ => return None,
+    })
+}
+
+/// A float32 as the f64 of its shortest decimal form, so that `0.7f32` means 0.7 exactly as
+/// the text "0.7" does in CSV (widening directly would give 0.699999988…).
+fn widen(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
+}
+
+/// Convert a primitive column value by value; nulls become `null`.
+fn primitive<P: ArrowPrimitiveType, T: Clone>(
+    array: &dyn Array,
+    null: &Result<T, Invalid>,
+    f: impl Fn(P::Native) -> Result<T, Invalid>,
+) -> Option<Values<T>> {
+    let array = array.as_primitive_opt::<P>()?;
+    Some(
+        array
+            .iter()
+            .map(|v| v.map_or_else(|| null.clone(), &f))
+            .collect(),
+    )
+}
+
+/// Convert a dictionary column by converting its (few) values once and mapping the keys.
+fn via_dictionary<T: Clone>(
+    array: &dyn Array,
+    null: &Result<T, Invalid>,
+    convert: impl Fn(&dyn Array) -> Option<Values<T>>,
+) -> Option<Values<T>> {
+    let dict = array.as_any_dictionary_opt()?;
+    let per_value = convert(dict.values().as_ref())?;
+    let keys = dictionary_keys(dict.keys())?;
+    Some(
+        keys.into_iter()
+            .map(|k| k.and_then(|k| per_value.get(k)).unwrap_or(null).clone())
+            .collect(),
+    )
+}
+
+/// The keys of a dictionary as indices; `None` for a null (or negative) key.
+fn dictionary_keys(keys: &dyn Array) -> Option<Vec<Option<usize>>> {
+    fn of<K: ArrowPrimitiveType>(keys: &dyn Array) -> Option<Vec<Option<usize>>>
+    where
+        K::Native: TryInto<usize>,
+    {
+        let keys = keys.as_primitive_opt::<K>()?;
+        Some(
+            keys.iter()
+                .map(|k| k.and_then(|k| k.try_into().ok()))
+                .collect(),
+        )
+    }
+    match keys.data_type() {
+        DataType::Int8 => of::<Int8Type>(keys),
+        DataType::Int16 => of::<Int16Type>(keys),
+        DataType::Int32 => of::<Int32Type>(keys),
+        DataType::Int64 => of::<Int64Type>(keys),
+        DataType::UInt8 => of::<UInt8Type>(keys),
+        DataType::UInt16 => of::<UInt16Type>(keys),
+        DataType::UInt32 => of::<UInt32Type>(keys),
+        DataType::UInt64 => of::<UInt64Type>(keys),
+        _ => None,
+    }
+}
+
+/// The values of a string column (`Utf8`, `LargeUtf8`, `Utf8View`), nulls as `None`.
+fn strings(array: &dyn Array) -> Option<Box<dyn Iterator<Item = Option<&str>> + '_>> {
+    match array.data_type() {
+        DataType::Utf8 => Some(Box::new(array.as_string_opt::<i32>()?.iter())),
+        DataType::LargeUtf8 => Some(Box::new(array.as_string_opt::<i64>()?.iter())),
+        DataType::Utf8View => Some(Box::new(array.as_string_view_opt()?.iter())),
+        _ => None,
+    }
+}
+
+/// A protected column as a categorical of all its rows; `None` for an unsupported type.
+fn categorical(array: &dyn Array) -> Option<Categorical> {
+    if let Some(dict) = array.as_any_dictionary_opt() {
+        return dictionary_categorical(dict);
+    }
+    if let Some(values) = strings(array) {
+        let mut interner = Interner::default();
+        values.for_each(|v| interner.push(v));
+        return Some(interner.categorical);
+    }
+    match array.data_type() {
+        DataType::Boolean => Some(formatted(array.as_boolean_opt()?.iter())),
+        DataType::Int8 => formatted_primitive::<Int8Type>(array),
+        DataType::Int16 => formatted_primitive::<Int16Type>(array),
+        DataType::Int32 => formatted_primitive::<Int32Type>(array),
+        DataType::Int64 => formatted_primitive::<Int64Type>(array),
+        DataType::UInt8 => formatted_primitive::<UInt8Type>(array),
+        DataType::UInt16 => formatted_primitive::<UInt16Type>(array),
+        DataType::UInt32 => formatted_primitive::<UInt32Type>(array),
+        DataType::UInt64 => formatted_primitive::<UInt64Type>(array),
+        DataType::Float32 => formatted_primitive::<Float32Type>(array),
+        DataType::Float64 => formatted_primitive::<Float64Type>(array),
+        _ => None,
+    }
+}
+
+/// A dictionary column as a categorical without one string per row: the dictionary values
+/// become the levels (via their own categorical, which merges repeated values) and each key
+/// becomes the code of its value; null keys get one extra `None` level.
+fn dictionary_categorical(dict: &dyn arrow_array::AnyDictionaryArray) -> Option<Categorical> {
+    let Categorical {
+        mut levels,
+        codes: value_codes,
+    } = categorical(dict.values().as_ref())?;
+    let keys = dictionary_keys(dict.keys())?;
+    let mut missing = levels.iter().position(Option::is_none).map(|p| p as u32);
+    let mut codes = Vec::with_capacity(keys.len());
+    for key in keys {
+        let code = match key.and_then(|k| value_codes.get(k)) {
+            Some(&code) => code,
+            None => *missing.get_or_insert_with(|| {
+                levels.push(None);
+                (levels.len() - 1) as u32
+            }),
+        };
+        codes.push(code);
+    }
+    Some(Categorical { levels, codes })
+}
+
+/// A primitive column formatted as text.
+fn formatted_primitive<P: ArrowPrimitiveType>(array: &dyn Array) -> Option<Categorical>
+where
+    P::Native: Display,
+{
+    Some(formatted(array.as_primitive_opt::<P>()?.iter()))
+}
+
+/// Values formatted as text (`true`, `42`, `0.5`), nulls as `None`.
+fn formatted<T: Display>(values: impl Iterator<Item = Option<T>>) -> Categorical {
+    let mut interner = Interner::default();
+    let mut text = String::new();
+    for value in values {
+        match value {
+            Some(v) => {
+                text.clear();
+                let _ = write!(text, "{v}"); // Writing to a String cannot fail.
+                interner.push(Some(&text));
+            }
+            None => interner.push(None),
+        }
+    }
+    interner.categorical
+}
+
+/// Builds a categorical from text values, levels in first-seen order.
+#[derive(Default)]
+struct Interner {
+    codes: HashMap<String, u32>,
+    missing: Option<u32>,
+    categorical: Categorical,
+}
+
+impl Interner {
+    /// Append the code of `value` (`None`: missing).
+    fn push(&mut self, value: Option<&str>) {
+        let code = match value {
+            Some(v) => match self.codes.get(v) {
+                Some(&code) => code,
+                None => {
+                    let code = self.add_level(Some(v.to_string()));
+                    self.codes.insert(v.to_string(), code);
+                    code
+                }
+            },
+            None => match self.missing {
+                Some(code) => code,
+                None => {
+                    let code = self.add_level(None);
+                    self.missing = Some(code);
+                    code
+                }
+            },
+        };
+        self.categorical.codes.push(code);
+    }
+
+    /// Levels never outnumber the rows of a batch, which are capped at `u32::MAX`.
+    fn add_level(&mut self, level: Option<String>) -> u32 {
+        self.categorical.levels.push(level);
+        (self.categorical.levels.len() - 1) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use arrow_array::{
+        ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Float64Array,
+        Int32Array, Int8Array, StringArray, StringViewArray,
+    };
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    use super::*;
+
+    /// Write `columns` as a Parquet file with row groups of `group_rows` rows.
+    fn write(dir: &tempfile::TempDir, columns: Vec<(&str, ArrayRef)>, group_rows: usize) -> Source {
+        let path = dir.path().join("t.parquet");
+        let batch = RecordBatch::try_from_iter(columns).expect("record batch");
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group_rows))
+            .build();
+        let file = File::create(&path).expect("create");
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+        Source::from_path(path, b',')
+    }
+
+    /// label Int8, score Float32, prediction Boolean, race Dictionary(Int32, Utf8),
+    /// sex nullable Utf8, age Int32, in row groups of 2 rows (3 groups).
+    fn sample(dir: &tempfile::TempDir, labels: Vec<Option<i8>>) -> Source {
+        let race: DictionaryArray<Int32Type> =
+            vec![Some("A"), Some("B"), None, Some("A"), Some("C")]
+                .into_iter()
+                .collect();
+        write(
+            dir,
+            vec![
+                ("label", Arc::new(Int8Array::from(labels)) as ArrayRef),
+                (
+                    "score",
+                    Arc::new(Float32Array::from(vec![0.7, 0.2, 0.5, 0.1, 0.9])),
+                ),
+                (
+                    "prediction",
+                    Arc::new(BooleanArray::from(vec![true, false, true, false, true])),
+                ),
+                ("race", Arc::new(race)),
+                (
+                    "sex",
+                    Arc::new(StringArray::from(vec![
+                        Some("M"),
+                        None,
+                        Some("F"),
+                        Some("F"),
+                        Some(""),
+                    ])),
+                ),
+                ("age", Arc::new(Int32Array::from(vec![30, 40, 30, 50, 60]))),
+            ],
+            2,
+        )
+    }
+
+    fn columns(protected: &[&str]) -> Columns {
+        Columns {
+            label: "label".into(),
+            score: Some("score".into()),
+            prediction: Some("prediction".into()),
+            weight: None,
+            protected: protected.iter().map(|s| s.to_string()).collect(),
+            positive_label: None,
+            threshold: 0.5,
+            invalid_rows: InvalidRows::Error,
+        }
+    }
+
+    /// Read everything with `batch_rows` rows per decoded batch; batches in sequence order.
+    fn read_all(
+        src: &Source,
+        cols: &Columns,
+        batch_rows: usize,
+    ) -> Result<(Vec<(u64, Batch)>, u64)> {
+        let out = Mutex::new(Vec::new());
+        let sink = |seq: u64, batch: Batch| -> Result<()> {
+            out.lock().expect("lock").push((seq, batch));
+            Ok(())
+        };
+        let rows = read_batches(src, cols, batch_rows, &sink)?;
+        let mut batches = out.into_inner().expect("lock");
+        batches.sort_by_key(|(seq, _)| *seq);
+        Ok((batches, rows))
+    }
+
+    /// The values of a categorical, row by row.
+    fn decode(c: &Categorical) -> Vec<Option<String>> {
+        c.codes
+            .iter()
+            .map(|&k| c.levels[k as usize].clone())
+            .collect()
+    }
+
+    /// Concatenated values of protected column `k` over all batches.
+    fn protected(batches: &[(u64, Batch)], k: usize) -> Vec<Option<String>> {
+        batches
+            .iter()
+            .flat_map(|(_, b)| decode(&b.protected[k]))
+            .collect()
+    }
+
+    #[test]
+    fn reads_row_groups_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1), Some(0), Some(1), Some(0), Some(1)]);
+        // The dictionary column really comes back dictionary-encoded.
+        let meta =
+            ArrowReaderMetadata::load(&File::open(&src.path).unwrap(), Default::default()).unwrap();
+        assert!(matches!(
+            meta.schema().field(3).data_type(),
+            DataType::Dictionary(_, _)
+        ));
+
+        let (batches, rows) = read_all(&src, &columns(&["race", "sex", "age"]), 1024).unwrap();
+        assert_eq!(rows, 5);
+        // One batch per row group: seq = group << 32.
+        let seqs: Vec<u64> = batches.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![0, 1 << 32, 2 << 32]);
+        let labels: Vec<bool> = batches.iter().flat_map(|(_, b)| b.label.clone()).collect();
+        assert_eq!(labels, vec![true, false, true, false, true]);
+        // float32 scores widened through their decimal form: 0.7f32 is 0.7.
+        let scores: Vec<f64> = batches
+            .iter()
+            .flat_map(|(_, b)| b.score.clone().unwrap())
+            .collect();
+        assert_eq!(scores, vec![0.7, 0.2, 0.5, 0.1, 0.9]);
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            protected(&batches, 0),
+            vec![s("A"), s("B"), None, s("A"), s("C")]
+        );
+        // A null is None; an empty string is a value.
+        assert_eq!(
+            protected(&batches, 1),
+            vec![s("M"), None, s("F"), s("F"), s("")]
+        );
+        // Integers are formatted as text.
+        assert_eq!(
+            protected(&batches, 2),
+            vec![s("30"), s("40"), s("30"), s("50"), s("60")]
+        );
+    }
+
+    #[test]
+    fn several_batches_per_row_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1), Some(0), Some(1), Some(0), Some(1)]);
+        let (batches, _) = read_all(&src, &columns(&[]), 1).unwrap();
+        let seqs: Vec<u64> = batches.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![0, 1, 1 << 32, (1 << 32) + 1, 2 << 32]);
+    }
+
+    #[test]
+    fn decision_from_score() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1), Some(0), Some(1), Some(0), Some(1)]);
+        let cols = Columns {
+            prediction: None,
+            ..columns(&[])
+        };
+        let (batches, _) = read_all(&src, &cols, 1024).unwrap();
+        let decisions: Vec<bool> = batches
+            .iter()
+            .flat_map(|(_, b)| b.prediction.clone())
+            .collect();
+        assert_eq!(decisions, vec![true, false, true, false, true]);
+    }
+
+    #[test]
+    fn earliest_invalid_row_is_reported() {
+        // Invalid labels in row 2 (group 0), row 4 (group 1) and row 5 (group 2).
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1), Some(2), Some(1), None, Some(7)]);
+        let err = read_all(&src, &columns(&[]), 1024).unwrap_err();
+        assert_eq!(err.row(), Some(2));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("row 2, column 'label': 2 is not binary"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn null_label_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1), Some(0), Some(1), None, Some(0)]);
+        let msg = read_all(&src, &columns(&[]), 1024).unwrap_err().to_string();
+        assert!(
+            msg.contains("row 4, column 'label': missing value"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn skip_mode_counts_reasons_and_drops_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1), Some(2), Some(1), None, Some(0)]);
+        let cols = Columns {
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["race"])
+        };
+        let (batches, rows) = read_all(&src, &cols, 1024).unwrap();
+        assert_eq!(rows, 5);
+        let mut skipped = BTreeMap::new();
+        for (_, b) in &batches {
+            for (k, v) in &b.skipped {
+                *skipped.entry(k.clone()).or_insert(0u64) += v;
+            }
+        }
+        assert_eq!(skipped, BTreeMap::from([("invalid_label".to_string(), 2)]));
+        let s = |v: &str| Some(v.to_string());
+        // Rows 2 and 4 are gone from the protected codes too.
+        assert_eq!(protected(&batches, 0), vec![s("A"), None, s("C")]);
+    }
+
+    #[test]
+    fn string_labels_views_and_weights() {
+        // Labels as text with a positive label, a Utf8View protected column, float64 weights.
+        let dir = tempfile::tempdir().unwrap();
+        let src = write(
+            &dir,
+            vec![
+                (
+                    "y",
+                    Arc::new(StringArray::from(vec![">50K", "<=50K", ">50K"])) as ArrayRef,
+                ),
+                ("p", Arc::new(Int32Array::from(vec![1, 0, 0]))),
+                ("w", Arc::new(Float64Array::from(vec![1.0, 2.5, 0.0]))),
+                (
+                    "g",
+                    Arc::new(StringViewArray::from(vec![Some("x"), None, Some("x")])),
+                ),
+            ],
+            10,
+        );
+        let cols = Columns {
+            label: "y".into(),
+            score: None,
+            prediction: Some("p".into()),
+            weight: Some("w".into()),
+            positive_label: Some(">50K".into()),
+            ..columns(&["g"])
+        };
+        let (batches, _) = read_all(&src, &cols, 1024).unwrap();
+        let b = &batches[0].1;
+        assert_eq!(b.label, vec![true, false, true]);
+        // With a positive label ">50K", integer predictions are never positive.
+        assert_eq!(b.prediction, vec![false, false, false]);
+        assert_eq!(b.weight, Some(vec![1.0, 2.5, 0.0]));
+        assert_eq!(
+            decode(&b.protected[0]),
+            vec![Some("x".into()), None, Some("x".into())]
+        );
+    }
+
+    #[test]
+    fn missing_column_lists_file_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1); 5]);
+        let msg = read_all(&src, &columns(&["rcae"]), 1024)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("no column named 'rcae' (did you mean 'race'?)"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("label, score, prediction, race, sex, age"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unsupported_type_is_a_schema_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = write(
+            &dir,
+            vec![
+                ("label", Arc::new(Int8Array::from(vec![1])) as ArrayRef),
+                ("score", Arc::new(Float64Array::from(vec![0.5]))),
+                ("prediction", Arc::new(Int8Array::from(vec![1]))),
+                ("d", Arc::new(Date32Array::from(vec![1]))),
+            ],
+            10,
+        );
+        let err = read_all(&src, &columns(&["d"]), 1024).unwrap_err();
+        assert!(matches!(err, Error::Schema { .. }));
+        let msg = err.to_string();
+        assert!(msg.contains("column 'd' has type Date32"), "{msg}");
+    }
+
+    #[test]
+    fn truncated_or_foreign_file_is_a_schema_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1); 5]);
+        let bytes = std::fs::read(&src.path).unwrap();
+        std::fs::write(&src.path, &bytes[..bytes.len() / 2]).unwrap();
+        let err = read_all(&src, &columns(&[]), 1024).unwrap_err();
+        assert!(matches!(err, Error::Schema { .. }), "{err}");
+        std::fs::write(&src.path, b"label,score\n1,0.5\n").unwrap();
+        let err = read_all(&src, &columns(&[]), 1024).unwrap_err();
+        assert!(
+            err.to_string().contains("not a readable Parquet file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn corrupt_pages_are_a_schema_error() {
+        // Overwrite the middle of the data pages, keeping the footer intact.
+        let dir = tempfile::tempdir().unwrap();
+        let src = sample(&dir, vec![Some(1); 5]);
+        let mut bytes = std::fs::read(&src.path).unwrap();
+        for b in &mut bytes[8..200] {
+            *b = 0xFF;
+        }
+        std::fs::write(&src.path, &bytes).unwrap();
+        // Garbage may still decode into (wrong) values; it must never panic.
+        if let Err(err) = read_all(&src, &columns(&["race", "sex"]), 1024) {
+            assert!(
+                matches!(err, Error::Schema { .. } | Error::Input { .. }),
+                "{err}"
+            );
+        }
+    }
+
+    /// The rows of a file as (label, prediction, score, race, sex, age_cat).
+    type Row = (
+        bool,
+        bool,
+        f64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+
+    fn rows_of(batches: &[(u64, Batch)]) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (_, b) in batches {
+            let [race, sex, age] = [0, 1, 2].map(|k| decode(&b.protected[k]));
+            let score = b.score.as_ref().expect("score");
+            for i in 0..b.len() {
+                rows.push((
+                    b.label[i],
+                    b.prediction[i],
+                    score[i],
+                    race[i].clone(),
+                    sex[i].clone(),
+                    age[i].clone(),
+                ));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn csv_and_parquet_agree_on_compas() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        let (csv_path, pq_path) = (data.join("compas.csv"), data.join("compas.parquet"));
+        assert!(
+            csv_path.exists() && pq_path.exists(),
+            "test data missing: ../shared/data (expected {} and {})",
+            csv_path.display(),
+            pq_path.display()
+        );
+        let cols = columns(&["race", "sex", "age_cat"]);
+
+        let out = Mutex::new(Vec::new());
+        let sink = |seq: u64, batch: Batch| -> Result<()> {
+            out.lock().expect("lock").push((seq, batch));
+            Ok(())
+        };
+        // Small CSV batches so that both readers produce several batches.
+        let csv_rows =
+            super::super::csv::read(&Source::from_path(&csv_path, b','), &cols, 1000, &sink)
+                .unwrap();
+        let mut csv_batches = std::mem::take(&mut *out.lock().unwrap());
+        csv_batches.sort_by_key(|(seq, _)| *seq);
+
+        let (pq_batches, pq_rows) =
+            read_all(&Source::from_path(&pq_path, b','), &cols, 1000).unwrap();
+        assert_eq!((csv_rows, pq_rows), (6172, 6172));
+        let (csv, pq) = (rows_of(&csv_batches), rows_of(&pq_batches));
+        assert_eq!(csv.len(), 6172);
+        assert_eq!(csv, pq);
+    }
 }

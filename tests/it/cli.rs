@@ -1,0 +1,208 @@
+//! Command-line behaviour: exit codes 0/1/2, error messages naming file/row/column, no partial
+//! output after an error, spec files, stdin and stdout.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::Value as Json;
+
+use crate::util::fairaudit;
+
+/// A small table: group a is selected far more often than group b.
+const SMALL: &str = "label,score,group\n\
+1,0.9,a\n0,0.8,a\n1,0.7,a\n0,0.2,a\n\
+1,0.6,b\n0,0.1,b\n1,0.3,b\n0,0.2,b\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn base_args(data: &Path) -> Vec<String> {
+    ["run", "--data", &data.display().to_string(), "--label", "label", "--score", "score"]
+        .into_iter()
+        .map(String::from)
+        .chain(["--protected", "group", "--min-group-size", "0"].map(String::from))
+        .collect()
+}
+
+#[test]
+fn exit_0_when_every_policy_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    // Selection rates: a 3/4, b 1/4, ratio 1/3.
+    fairaudit()
+        .args(base_args(&data))
+        .args(["--policy", "demographic_parity_ratio >= 0.3"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("PASS"));
+}
+
+#[test]
+fn exit_1_when_a_policy_fails_and_the_summary_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    let out = dir.path().join("r.json");
+    fairaudit()
+        .args(base_args(&data))
+        .args(["--policy", "demographic_parity_ratio >= 0.8", "--json"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL demographic_parity_ratio >= 0.8 [group]"));
+    let report: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["status"], "fail");
+    assert_eq!(report["policies"][0]["status"], "fail");
+    let observed = report["policies"][0]["observed"].as_f64().unwrap();
+    assert!((observed - 1.0 / 3.0).abs() < 1e-15);
+}
+
+#[test]
+fn insufficient_data_fails_the_gate_unless_the_policy_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    // With k = 5 both groups (4 rows) are too small: nothing can be decided.
+    let mut args = base_args(&data);
+    args.retain(|a| a != "0");
+    args.retain(|a| a != "--min-group-size");
+    args.extend(["--min-group-size", "5", "--policy", "demographic_parity_ratio >= 0.8"].map(String::from));
+    fairaudit().args(&args).assert().code(1).stdout(predicate::str::contains("INSUFFICIENT"));
+    let spec = write(
+        dir.path(),
+        "a.toml",
+        &format!(
+            "[data]\npath = {:?}\n[columns]\nlabel = \"label\"\nscore = \"score\"\n\
+             [audit]\nprotected = [\"group\"]\nmin_group_size = 5\n\
+             [[policy]]\nid = \"dp\"\nexpression = \"demographic_parity_ratio >= 0.8\"\n\
+             on_insufficient = \"warn\"\n",
+            data.display().to_string()
+        ),
+    );
+    fairaudit().arg("run").arg(&spec).assert().code(0).stdout(predicate::str::contains("INSUFFICIENT (warn)"));
+}
+
+#[test]
+fn bad_value_exits_2_naming_file_row_and_column_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "bad.csv", "label,score,group\n1,0.9,a\n0,0.4,b\n2,0.5,a\n");
+    let out = dir.path().join("r.json");
+    fairaudit()
+        .args(base_args(&data))
+        .arg("--json")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.csv"))
+        .stderr(predicate::str::contains("row 3"))
+        .stderr(predicate::str::contains("'label'"));
+    assert!(!out.exists(), "no report may be written after an error");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+}
+
+#[test]
+fn an_existing_report_survives_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "bad.csv", "label,score,group\n1,1.5,a\n");
+    let out = write(dir.path(), "r.json", "previous report");
+    fairaudit().args(base_args(&data)).arg("--json").arg(&out).assert().code(2);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous report");
+}
+
+#[test]
+fn skip_invalid_counts_skipped_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", "label,score,group\n1,0.9,a\nx,0.4,b\n0,1.5,a\n0,0.1,b\n");
+    let out = dir.path().join("r.json");
+    fairaudit().args(base_args(&data)).arg("--skip-invalid").arg("--json").arg(&out).assert().code(0);
+    let r: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(r["input"]["rows"], 4);
+    assert_eq!(r["input"]["rows_used"], 2);
+    assert_eq!(r["input"]["skipped"]["invalid_label"], 1);
+    assert_eq!(r["input"]["skipped"]["invalid_score"], 1);
+}
+
+#[test]
+fn missing_column_lists_the_columns_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    fairaudit()
+        .args(["run", "--data"])
+        .arg(&data)
+        .args(["--label", "lable", "--score", "score", "--protected", "group"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean 'label'"))
+        .stderr(predicate::str::contains("label, score, group"));
+}
+
+#[test]
+fn usage_and_spec_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    // Malformed policy.
+    fairaudit()
+        .args(base_args(&data))
+        .args(["--policy", "demographic_parity_ratio >> 0.8"])
+        .assert()
+        .code(2);
+    // Unknown flag.
+    fairaudit().args(["run", "--no-such-flag"]).assert().code(2);
+    // Unknown key in a spec: the message names the key and the line.
+    let spec = write(dir.path(), "s.toml", "[data]\npath = \"d.csv\"\n[columns]\nlabel = \"label\"\nscor = \"score\"\n");
+    fairaudit()
+        .arg("run")
+        .arg(&spec)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("s.toml"))
+        .stderr(predicate::str::contains("scor"))
+        .stderr(predicate::str::contains("line 5"));
+    // An unknown reference group names the groups there are.
+    fairaudit()
+        .args(base_args(&data))
+        .args(["--reference", "group=zzz"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no group 'zzz'"))
+        .stderr(predicate::str::contains("a, b"));
+}
+
+#[test]
+fn json_to_stdout_and_csv_from_stdin() {
+    let assert = fairaudit()
+        .args(["run", "--data", "-", "--label", "label", "--score", "score", "--protected", "group"])
+        .args(["--min-group-size", "0", "--json", "-"])
+        .write_stdin(SMALL)
+        .assert()
+        .code(0);
+    let out = &assert.get_output();
+    let report: Json = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report alone");
+    assert_eq!(report["input"]["rows"], 8);
+    assert_eq!(report["input"]["sha256"], Json::Null);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Verdict"), "summary goes to stderr");
+}
+
+#[test]
+fn same_input_gives_byte_identical_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        fairaudit().args(base_args(&data)).arg("--json").arg(&out).arg("-q").assert().code(0);
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(run("a.json"), run("b.json"));
+}
+
+#[test]
+fn metrics_lists_every_key_with_peer_names() {
+    fairaudit()
+        .arg("metrics")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("demographic_parity_ratio"))
+        .stdout(predicate::str::contains("Aequitas: pprev"))
+        .stdout(predicate::str::contains("theil_index"));
+}

@@ -1,0 +1,6 @@
+//! Integration tests: one binary, one module per concern.
+
+mod cli;
+mod golden;
+mod properties;
+mod util;
