@@ -16,7 +16,7 @@ use crate::input::{self, Batch, Columns, Source};
 
 mod stats;
 
-pub use stats::{BinStats, Confusion, GroupStats, ScoreStats};
+pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
 
 /// The values of every protected column for one cell (`None` = missing value).
 pub type CellKey = Vec<Option<String>>;

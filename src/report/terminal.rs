@@ -73,7 +73,16 @@ impl Terminal {
                     (Some(a), None) => format!(" [{a}]"),
                     _ => String::new(),
                 };
-                let observed = p.observed.map_or("null".to_string(), fmt);
+                let observed = p.observed.map_or("null".to_string(), |x| {
+                    // Rounded to six decimals a failing value can look equal to its bound
+                    // (0.1 vs "<= 0.1"); then show every digit.
+                    let short = fmt(x);
+                    if p.bound.contains(short.as_str()) {
+                        x.to_string()
+                    } else {
+                        short
+                    }
+                });
                 let reason = p
                     .reason
                     .as_ref()

@@ -205,7 +205,7 @@ impl AuditSpec {
         let resolve = |p: &mut Option<PathBuf>| {
             if let Some(path) = p {
                 if path.is_relative() && path != Path::new("-") {
-                    *path = base.join(&*path);
+                    *path = normalize(&base.join(&*path));
                 }
             }
         };
@@ -284,6 +284,23 @@ impl AuditSpec {
             outputs: self.outputs,
         })
     }
+}
+
+/// Remove `.` and `dir/..` components without touching the file system
+/// (`audits/../fixtures/demo.csv` → `fixtures/demo.csv`).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
 }
 
 fn delimiter(text: Option<&str>) -> std::result::Result<u8, String> {
@@ -443,6 +460,19 @@ mod tests {
             "#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn spec_relative_paths_are_normalised() {
+        assert_eq!(
+            normalize(Path::new("audits/../fixtures/d.csv")),
+            Path::new("fixtures/d.csv")
+        );
+        assert_eq!(
+            normalize(Path::new("audits/../../shared/d.csv")),
+            Path::new("../shared/d.csv")
+        );
+        assert_eq!(normalize(Path::new("./a/./b")), Path::new("a/b"));
     }
 
     #[test]

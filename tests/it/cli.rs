@@ -20,11 +20,19 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 }
 
 fn base_args(data: &Path) -> Vec<String> {
-    ["run", "--data", &data.display().to_string(), "--label", "label", "--score", "score"]
-        .into_iter()
-        .map(String::from)
-        .chain(["--protected", "group", "--min-group-size", "0"].map(String::from))
-        .collect()
+    [
+        "run",
+        "--data",
+        &data.display().to_string(),
+        "--label",
+        "label",
+        "--score",
+        "score",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(["--protected", "group", "--min-group-size", "0"].map(String::from))
+    .collect()
 }
 
 #[test]
@@ -51,7 +59,9 @@ fn exit_1_when_a_policy_fails_and_the_summary_says_which() {
         .arg(&out)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("FAIL demographic_parity_ratio >= 0.8 [group]"));
+        .stdout(predicate::str::contains(
+            "FAIL demographic_parity_ratio >= 0.8 [group]",
+        ));
     let report: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(report["status"], "fail");
     assert_eq!(report["policies"][0]["status"], "fail");
@@ -67,8 +77,20 @@ fn insufficient_data_fails_the_gate_unless_the_policy_warns() {
     let mut args = base_args(&data);
     args.retain(|a| a != "0");
     args.retain(|a| a != "--min-group-size");
-    args.extend(["--min-group-size", "5", "--policy", "demographic_parity_ratio >= 0.8"].map(String::from));
-    fairaudit().args(&args).assert().code(1).stdout(predicate::str::contains("INSUFFICIENT"));
+    args.extend(
+        [
+            "--min-group-size",
+            "5",
+            "--policy",
+            "demographic_parity_ratio >= 0.8",
+        ]
+        .map(String::from),
+    );
+    fairaudit()
+        .args(&args)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("INSUFFICIENT"));
     let spec = write(
         dir.path(),
         "a.toml",
@@ -80,13 +102,22 @@ fn insufficient_data_fails_the_gate_unless_the_policy_warns() {
             data.display().to_string()
         ),
     );
-    fairaudit().arg("run").arg(&spec).assert().code(0).stdout(predicate::str::contains("INSUFFICIENT (warn)"));
+    fairaudit()
+        .arg("run")
+        .arg(&spec)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("INSUFFICIENT (warn)"));
 }
 
 #[test]
 fn bad_value_exits_2_naming_file_row_and_column_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "bad.csv", "label,score,group\n1,0.9,a\n0,0.4,b\n2,0.5,a\n");
+    let data = write(
+        dir.path(),
+        "bad.csv",
+        "label,score,group\n1,0.9,a\n0,0.4,b\n2,0.5,a\n",
+    );
     let out = dir.path().join("r.json");
     fairaudit()
         .args(base_args(&data))
@@ -98,7 +129,11 @@ fn bad_value_exits_2_naming_file_row_and_column_and_writes_nothing() {
         .stderr(predicate::str::contains("row 3"))
         .stderr(predicate::str::contains("'label'"));
     assert!(!out.exists(), "no report may be written after an error");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temp file left behind"
+    );
 }
 
 #[test]
@@ -106,16 +141,31 @@ fn an_existing_report_survives_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "bad.csv", "label,score,group\n1,1.5,a\n");
     let out = write(dir.path(), "r.json", "previous report");
-    fairaudit().args(base_args(&data)).arg("--json").arg(&out).assert().code(2);
+    fairaudit()
+        .args(base_args(&data))
+        .arg("--json")
+        .arg(&out)
+        .assert()
+        .code(2);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous report");
 }
 
 #[test]
 fn skip_invalid_counts_skipped_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "d.csv", "label,score,group\n1,0.9,a\nx,0.4,b\n0,1.5,a\n0,0.1,b\n");
+    let data = write(
+        dir.path(),
+        "d.csv",
+        "label,score,group\n1,0.9,a\nx,0.4,b\n0,1.5,a\n0,0.1,b\n",
+    );
     let out = dir.path().join("r.json");
-    fairaudit().args(base_args(&data)).arg("--skip-invalid").arg("--json").arg(&out).assert().code(0);
+    fairaudit()
+        .args(base_args(&data))
+        .arg("--skip-invalid")
+        .arg("--json")
+        .arg(&out)
+        .assert()
+        .code(0);
     let r: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(r["input"]["rows"], 4);
     assert_eq!(r["input"]["rows_used"], 2);
@@ -130,7 +180,14 @@ fn missing_column_lists_the_columns_there_are() {
     fairaudit()
         .args(["run", "--data"])
         .arg(&data)
-        .args(["--label", "lable", "--score", "score", "--protected", "group"])
+        .args([
+            "--label",
+            "lable",
+            "--score",
+            "score",
+            "--protected",
+            "group",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("did you mean 'label'"))
@@ -150,7 +207,11 @@ fn usage_and_spec_errors_exit_2() {
     // Unknown flag.
     fairaudit().args(["run", "--no-such-flag"]).assert().code(2);
     // Unknown key in a spec: the message names the key and the line.
-    let spec = write(dir.path(), "s.toml", "[data]\npath = \"d.csv\"\n[columns]\nlabel = \"label\"\nscor = \"score\"\n");
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        "[data]\npath = \"d.csv\"\n[columns]\nlabel = \"label\"\nscor = \"score\"\n",
+    );
     fairaudit()
         .arg("run")
         .arg(&spec)
@@ -172,16 +233,30 @@ fn usage_and_spec_errors_exit_2() {
 #[test]
 fn json_to_stdout_and_csv_from_stdin() {
     let assert = fairaudit()
-        .args(["run", "--data", "-", "--label", "label", "--score", "score", "--protected", "group"])
+        .args([
+            "run",
+            "--data",
+            "-",
+            "--label",
+            "label",
+            "--score",
+            "score",
+            "--protected",
+            "group",
+        ])
         .args(["--min-group-size", "0", "--json", "-"])
         .write_stdin(SMALL)
         .assert()
         .code(0);
     let out = &assert.get_output();
-    let report: Json = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report alone");
+    let report: Json =
+        serde_json::from_slice(&out.stdout).expect("stdout is the JSON report alone");
     assert_eq!(report["input"]["rows"], 8);
     assert_eq!(report["input"]["sha256"], Json::Null);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Verdict"), "summary goes to stderr");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Verdict"),
+        "summary goes to stderr"
+    );
 }
 
 #[test]
@@ -190,7 +265,13 @@ fn same_input_gives_byte_identical_json() {
     let data = write(dir.path(), "d.csv", SMALL);
     let run = |name: &str| {
         let out = dir.path().join(name);
-        fairaudit().args(base_args(&data)).arg("--json").arg(&out).arg("-q").assert().code(0);
+        fairaudit()
+            .args(base_args(&data))
+            .arg("--json")
+            .arg(&out)
+            .arg("-q")
+            .assert()
+            .code(0);
         std::fs::read(out).unwrap()
     };
     assert_eq!(run("a.json"), run("b.json"));

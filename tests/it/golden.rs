@@ -42,8 +42,22 @@ const AEQUITAS_PARITY: &[(&str, &[&str])] = &[
 fn group_path(key: &str) -> Option<Vec<String>> {
     let p = |parts: &[&str]| Some(parts.iter().map(|s| s.to_string()).collect());
     let rates = [
-        "selection_rate", "tpr", "fpr", "fnr", "tnr", "precision", "accuracy", "base_rate", "npv",
-        "fdr", "for", "ppr", "mean_score", "brier", "ece", "auc",
+        "selection_rate",
+        "tpr",
+        "fpr",
+        "fnr",
+        "tnr",
+        "precision",
+        "accuracy",
+        "base_rate",
+        "npv",
+        "fdr",
+        "for",
+        "ppr",
+        "mean_score",
+        "brier",
+        "ece",
+        "auc",
     ];
     if rates.contains(&key) {
         return p(&["metrics", key, "value"]);
@@ -64,9 +78,11 @@ fn group_path(key: &str) -> Option<Vec<String>> {
         "average_odds_difference" | "average_abs_odds_difference" => {
             p(&["disparities", key, "value"])
         }
-        "equalized_odds_difference_vs_privileged" => {
-            p(&["disparities", "equalized_odds_difference_vs_reference", "value"])
-        }
+        "equalized_odds_difference_vs_privileged" => p(&[
+            "disparities",
+            "equalized_odds_difference_vs_reference",
+            "value",
+        ]),
         _ => {
             let m = key.strip_suffix("_disparity")?;
             pair(m, "ratio")
@@ -84,7 +100,10 @@ fn aggregate_path(key: &str) -> Option<Vec<String>> {
         }
         _ => {}
     }
-    if let Some(m) = key.strip_suffix("_overall").filter(|_| !key.ends_with("_to_overall")) {
+    if let Some(m) = key
+        .strip_suffix("_overall")
+        .filter(|_| !key.ends_with("_to_overall"))
+    {
         return p(&["overall", "metrics", m, "value"]);
     }
     p(&["attributes", "0", "summary", key, "value"])
@@ -133,8 +152,20 @@ fn run_report(data: &Path, golden: &Json) -> Json {
     cmd.arg("run")
         .arg("--data")
         .arg(data)
-        .args(["--label", "label", "--score", score, "--prediction", prediction])
-        .args(["--threshold", &golden["threshold"].to_string(), "--min-group-size", "0"])
+        .args([
+            "--label",
+            "label",
+            "--score",
+            score,
+            "--prediction",
+            prediction,
+        ])
+        .args([
+            "--threshold",
+            &golden["threshold"].to_string(),
+            "--min-group-size",
+            "0",
+        ])
         .arg("--json")
         .arg(&out)
         .arg("--quiet");
@@ -153,14 +184,23 @@ fn check_golden(golden_path: &Path, data: &Path) -> Vec<String> {
     let mut errors = Vec::new();
     let attribute = &report["attributes"][0];
     let separator = golden["group_key_separator"].as_str().unwrap_or("|");
-    let privileged = golden["privileged"].as_str().unwrap().replace(separator, " & ");
+    let privileged = golden["privileged"]
+        .as_str()
+        .unwrap()
+        .replace(separator, " & ");
     if attribute["reference"].as_str() != Some(privileged.as_str()) {
-        errors.push(format!("reference: golden {privileged}, report {}", attribute["reference"]));
+        errors.push(format!(
+            "reference: golden {privileged}, report {}",
+            attribute["reference"]
+        ));
     }
     let groups = golden["groups"].as_object().unwrap();
     let n_groups = attribute["groups"].as_array().unwrap().len();
     if n_groups != groups.len() {
-        errors.push(format!("group count: golden {}, report {n_groups}", groups.len()));
+        errors.push(format!(
+            "group count: golden {}, report {n_groups}",
+            groups.len()
+        ));
     }
     for (key, metrics) in groups {
         let value = key.replace(separator, " & ");
@@ -177,14 +217,18 @@ fn check_golden(golden_path: &Path, data: &Path) -> Vec<String> {
             let what = format!("{value} / {metric}");
             let counts = &group["counts"];
             let derived = |a: &str, b: &str| {
-                Some(Json::from(counts[a].as_u64().unwrap() + counts[b].as_u64().unwrap()))
+                Some(Json::from(
+                    counts[a].as_u64().unwrap() + counts[b].as_u64().unwrap(),
+                ))
             };
             match metric.as_str() {
                 "pp" => compare(&what, expected, derived("tp", "fp").as_ref(), &mut errors),
                 "pn" => compare(&what, expected, derived("tn", "fn").as_ref(), &mut errors),
                 "label_pos" => compare(&what, expected, derived("tp", "fn").as_ref(), &mut errors),
                 "label_neg" => compare(&what, expected, derived("fp", "tn").as_ref(), &mut errors),
-                m if m.starts_with("parity_") => check_parity(&what, m, expected, group, &mut errors),
+                m if m.starts_with("parity_") => {
+                    check_parity(&what, m, expected, group, &mut errors)
+                }
                 m if NOT_REPORTED.iter().any(|(k, _)| *k == m) => {}
                 m => match group_path(m) {
                     Some(path) => compare(&what, expected, lookup(group, &path), &mut errors),
@@ -215,7 +259,10 @@ fn check_golden(golden_path: &Path, data: &Path) -> Vec<String> {
         compare(&what, expected, lookup(&report, &path), &mut errors);
     }
     if report["input"]["rows"] != golden["input"]["rows"] {
-        errors.push(format!("rows: golden {}, report {}", golden["input"]["rows"], report["input"]["rows"]));
+        errors.push(format!(
+            "rows: golden {}, report {}",
+            golden["input"]["rows"], report["input"]["rows"]
+        ));
     }
     errors
 }
@@ -230,7 +277,10 @@ fn to_overall_defined_only(
     groups: &serde_json::Map<String, Json>,
     aggregate: &serde_json::Map<String, Json>,
 ) -> Option<Json> {
-    let (metric, ratio) = match (key.strip_suffix("_difference_to_overall"), key.strip_suffix("_ratio_to_overall")) {
+    let (metric, ratio) = match (
+        key.strip_suffix("_difference_to_overall"),
+        key.strip_suffix("_ratio_to_overall"),
+    ) {
         (Some(m), _) => (m, false),
         (_, Some(m)) => (m, true),
         _ => return None,
@@ -242,7 +292,15 @@ fn to_overall_defined_only(
     let all = aggregate[&format!("{metric}_overall")].as_f64()?;
     let defined = values.into_iter().flatten();
     let v = if ratio {
-        defined.map(|g| if g == 0.0 { 0.0 } else { (g / all).min(all / g) }).fold(f64::INFINITY, f64::min)
+        defined
+            .map(|g| {
+                if g == 0.0 {
+                    0.0
+                } else {
+                    (g / all).min(all / g)
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
     } else {
         defined.map(|g| (g - all).abs()).fold(0.0, f64::max)
     };
@@ -261,9 +319,15 @@ fn check_parity(what: &str, flag: &str, expected: &Json, group: &Json, errors: &
         .filter_map(|m| group["disparities"][m]["ratio"]["value"].as_f64())
         .map(|r| (0.8..=1.25).contains(&r))
         .collect();
-    let ours = if flags.is_empty() { Json::Null } else { Json::Bool(flags.iter().all(|f| *f)) };
+    let ours = if flags.is_empty() {
+        Json::Null
+    } else {
+        Json::Bool(flags.iter().all(|f| *f))
+    };
     if *expected != ours {
-        errors.push(format!("{what}: golden {expected}, from report ratios {ours}"));
+        errors.push(format!(
+            "{what}: golden {expected}, from report ratios {ours}"
+        ));
     }
 }
 
@@ -278,7 +342,11 @@ fn golden_files() -> Vec<std::path::PathBuf> {
         })
         .collect();
     files.sort();
-    assert!(files.len() >= 8, "expected the 8 COMPAS goldens in {}", dir.display());
+    assert!(
+        files.len() >= 8,
+        "expected the 8 COMPAS goldens in {}",
+        dir.display()
+    );
     files
 }
 
@@ -295,7 +363,11 @@ fn check_all(data_file: &str) {
             ));
         }
     }
-    assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden mismatches:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -310,8 +382,7 @@ fn goldens_match_on_parquet() {
 
 #[test]
 fn the_golden_input_is_the_data_we_read() {
-    let golden: Json =
-        serde_json::from_slice(&std::fs::read(&golden_files()[0]).unwrap()).unwrap();
+    let golden: Json = serde_json::from_slice(&std::fs::read(&golden_files()[0]).unwrap()).unwrap();
     let data = std::fs::read(shared_dir().join("data/compas.csv")).unwrap();
     assert_eq!(
         golden["input"]["csv_sha256"].as_str().unwrap(),

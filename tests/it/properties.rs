@@ -19,7 +19,10 @@ const OPTS: AggregateOptions = AggregateOptions { bins: 10 };
 type Row = (bool, bool, u8, u8, u8);
 
 fn rows() -> impl Strategy<Value = Vec<Row>> {
-    prop::collection::vec((any::<bool>(), any::<bool>(), 0u8..=20, 0u8..4, 0u8..2), 0..200)
+    prop::collection::vec(
+        (any::<bool>(), any::<bool>(), 0u8..=20, 0u8..4, 0u8..2),
+        0..200,
+    )
 }
 
 fn categorical(values: impl Iterator<Item = Option<String>>) -> Categorical {
@@ -69,7 +72,11 @@ fn audit() -> Audit {
 
 fn report(table: CellTable) -> AuditReport {
     let rows = table.total().rows;
-    let agg = Aggregate { table, rows_read: rows, skipped: BTreeMap::new() };
+    let agg = Aggregate {
+        table,
+        rows_read: rows,
+        skipped: BTreeMap::new(),
+    };
     build_report(&audit(), &agg, None).unwrap()
 }
 
@@ -91,7 +98,10 @@ fn assert_close(a: &GroupStats, b: &GroupStats) {
 }
 
 fn assert_tables_close(a: &CellTable, b: &CellTable) {
-    assert_eq!(a.cells.keys().collect::<Vec<_>>(), b.cells.keys().collect::<Vec<_>>());
+    assert_eq!(
+        a.cells.keys().collect::<Vec<_>>(),
+        b.cells.keys().collect::<Vec<_>>()
+    );
     for (x, y) in a.cells.values().zip(b.cells.values()) {
         assert_close(x, y);
     }
@@ -99,13 +109,19 @@ fn assert_tables_close(a: &CellTable, b: &CellTable) {
 
 /// Every defined number of two reports agrees to 1e-12.
 fn assert_reports_close(a: &AuditReport, b: &AuditReport) {
-    let (ja, jb) = (serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+    let (ja, jb) = (
+        serde_json::to_value(a).unwrap(),
+        serde_json::to_value(b).unwrap(),
+    );
     fn walk(x: &serde_json::Value, y: &serde_json::Value, path: &str) {
         use serde_json::Value::*;
         match (x, y) {
             (Number(p), Number(q)) => {
                 let (p, q) = (p.as_f64().unwrap(), q.as_f64().unwrap());
-                assert!((p - q).abs() <= 1e-12 * (1.0 + p.abs()), "{path}: {p} vs {q}");
+                assert!(
+                    (p - q).abs() <= 1e-12 * (1.0 + p.abs()),
+                    "{path}: {p} vs {q}"
+                );
             }
             (Array(p), Array(q)) => {
                 assert_eq!(p.len(), q.len(), "{path}");
@@ -114,7 +130,11 @@ fn assert_reports_close(a: &AuditReport, b: &AuditReport) {
                 }
             }
             (Object(p), Object(q)) => {
-                assert_eq!(p.keys().collect::<Vec<_>>(), q.keys().collect::<Vec<_>>(), "{path}");
+                assert_eq!(
+                    p.keys().collect::<Vec<_>>(),
+                    q.keys().collect::<Vec<_>>(),
+                    "{path}"
+                );
                 for (k, v) in p {
                     walk(v, &q[k], &format!("{path}.{k}"));
                 }

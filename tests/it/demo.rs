@@ -1,0 +1,130 @@
+//! The shipped demo: fixtures are what `fixtures/make.sh` makes, the specs in `audits/` run,
+//! the injected bias is found, and `reports/` holds exactly what the code renders.
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use crate::util::{fairaudit, fixture};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn demo_fixture_is_reproducible_from_its_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo.csv");
+    // The command in fixtures/make.sh.
+    fairaudit()
+        .args(["synth", "--rows", "2000", "--seed", "7", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(fixture("demo.csv")).unwrap(),
+        "fixtures/demo.csv differs from what fixtures/make.sh makes: run fixtures/make.sh"
+    );
+    let make = std::fs::read_to_string(fixture("make.sh")).unwrap();
+    assert!(make.contains("synth --rows 2000 --seed 7 --out fixtures/demo.csv"));
+}
+
+fn run_spec(spec: &str) -> (i32, Json) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let output = fairaudit()
+        .current_dir(ROOT)
+        .args(["run", spec, "--quiet", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    (output.status.code().unwrap(), report)
+}
+
+#[test]
+fn demo_audit_finds_the_injected_bias() {
+    let (code, r) = run_spec("audits/demo.toml");
+    assert_eq!(
+        code, 1,
+        "the demo model is biased by construction: the gate must fail"
+    );
+    let sex = &r["attributes"][0];
+    assert_eq!(sex["name"], "sex");
+    let rate = |g: usize| {
+        sex["groups"][g]["metrics"]["base_rate"]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    // Injected base rates: female 0.30, male 0.45 (2000 rows: within 4 standard errors).
+    assert!(
+        (rate(0) - 0.30).abs() < 4.0 * (0.3f64 * 0.7 / 960.0).sqrt(),
+        "{}",
+        rate(0)
+    );
+    assert!(
+        (rate(1) - 0.45).abs() < 4.0 * (0.45f64 * 0.55 / 1040.0).sqrt(),
+        "{}",
+        rate(1)
+    );
+    let four_fifths = r["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "four-fifths" && p["attribute"] == "sex")
+        .unwrap();
+    assert_eq!(four_fifths["status"], "fail");
+}
+
+#[test]
+fn lending_audit_uses_weights_and_reports_missing_values() {
+    let (_, r) = run_spec("audits/lending.toml");
+    assert_eq!(r["input"]["columns"]["weight"], "weight");
+    let sex = &r["attributes"][0];
+    let missing = sex["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["value"] == "(missing)");
+    assert!(missing.is_some(), "empty values form the group (missing)");
+    let names: Vec<&str> = r["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["sex", "race", "region", "sex & race", "race & age_group"]
+    );
+    // Weighted: counts are rows, rates are weighted, so selection_rate ≠ (tp+fp)/count in general.
+    let g = &sex["groups"][1];
+    let c = &g["counts"];
+    let unweighted =
+        (c["tp"].as_f64().unwrap() + c["fp"].as_f64().unwrap()) / g["count"].as_f64().unwrap();
+    assert_ne!(
+        g["metrics"]["selection_rate"]["value"].as_f64().unwrap(),
+        unweighted
+    );
+}
+
+#[test]
+fn sample_reports_match_what_the_code_renders() {
+    for (spec, sample) in [
+        ("audits/demo.toml", "reports/demo.json"),
+        ("audits/lending.toml", "reports/lending.json"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.json");
+        fairaudit()
+            .current_dir(ROOT)
+            .args(["run", spec, "--quiet", "--json"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let rendered = std::fs::read_to_string(&out).unwrap();
+        let stored = std::fs::read_to_string(Path::new(ROOT).join(sample)).unwrap();
+        assert!(
+            rendered == stored,
+            "{sample} is out of date: run scripts/regenerate-reports"
+        );
+    }
+}
