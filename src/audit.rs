@@ -96,6 +96,7 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
             count: total.rows,
             counts: total.counts,
             metrics: overall_metrics,
+            calibration: None,
         },
         attributes,
         policies: Vec::new(),
@@ -142,6 +143,7 @@ fn attribute_report(
             counts: stats.counts,
             metrics: group_metrics(stats, predicted_positives, has_score),
             disparities: BTreeMap::new(),
+            calibration: None,
         })
         .collect();
     let (reference, reference_rule) = match audit.references.get(&def.name) {

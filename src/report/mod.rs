@@ -129,6 +129,9 @@ pub struct Overall {
     pub counts: Confusion<u64>,
     /// Every group metric over all rows, plus the whole-dataset inequality indices.
     pub metrics: Metrics,
+    /// Reliability table and ROC curve over all rows, when a score column is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 /// One protected attribute or intersection.
@@ -165,6 +168,53 @@ pub struct GroupReport {
     pub metrics: Metrics,
     /// Against the reference group.
     pub disparities: BTreeMap<String, Disparity>,
+    /// Reliability table and ROC curve, when a score column is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+}
+
+/// The score's behaviour in one group: the data of reliability diagrams, score histograms and
+/// ROC curves.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Calibration {
+    /// `uniform` (equal-width, right-closed) or `quantile` (equal-mass) bins.
+    pub binning: String,
+    /// One entry per bin, in score order (empty bins included, with null means).
+    pub bins: Vec<CalibrationBin>,
+    /// ROC curve from the highest threshold down: starts at (0, 0), ends at (1, 1).
+    pub roc: Vec<RocPoint>,
+    /// `exact` (counts per distinct score) or `binned` (a fine histogram; see `auc_error_bound`).
+    pub auc_method: String,
+    /// Largest possible |reported AUC − exact AUC|: 0 when exact.
+    pub auc_error_bound: f64,
+}
+
+/// One calibration bin of a group.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CalibrationBin {
+    /// Lower edge (excluded, except for the first bin).
+    pub lo: f64,
+    /// Upper edge (included).
+    pub hi: f64,
+    /// Rows in the bin.
+    pub count: u64,
+    /// Σ w of the rows in the bin.
+    pub weight: f64,
+    /// Weighted mean score; null for an empty bin.
+    pub mean_score: Option<f64>,
+    /// Weighted share of label 1; null for an empty bin.
+    pub observed_rate: Option<f64>,
+}
+
+/// One point of a ROC curve: decisions `score >= threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RocPoint {
+    /// The score threshold.
+    pub threshold: f64,
+    /// False positive rate at that threshold.
+    pub fpr: f64,
+    /// True positive rate at that threshold.
+    pub tpr: f64,
 }
 
 /// Outcome of one policy check.
