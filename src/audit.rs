@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::aggregate::{self, Aggregate, AggregateOptions, CellKey, GroupStats};
+use crate::aggregate::{self, Aggregate, AggregateOptions, CellKey, GroupStats, Resolution};
 use crate::error::{Error, Result};
+use crate::metrics::calibration::Binning;
 use crate::metrics::{calibration, disparity, inequality, rates, summary, Metrics};
 use crate::provenance;
 use crate::report::{
-    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo, Overall,
-    Status, Tool, SCHEMA_VERSION,
+    AttributeReport, AuditOptions, AuditReport, Calibration, CalibrationBin, ColumnsInfo,
+    GroupReport, InputInfo, Overall, RocPoint, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
 use crate::verdict;
@@ -40,10 +41,8 @@ pub fn run(audit: &Audit) -> Result<AuditReport> {
 ///
 /// Fails only when a reference group named by the user does not occur in the data.
 pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> Result<AuditReport> {
-    let has_score = audit.columns.score.is_some();
     let total = agg.table.total();
-    let mut overall_metrics =
-        group_metrics(&total, total.weighted.tp + total.weighted.fp, has_score);
+    let mut overall_metrics = group_metrics(audit, &total, total.weighted.tp + total.weighted.fp);
     let benefits = inequality::benefits(&total.weighted);
     overall_metrics.insert("theil_index".into(), inequality::theil_index(&benefits));
     overall_metrics.insert(
@@ -58,12 +57,8 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
         .attributes
         .iter()
         .map(|def| {
-            attribute_report(
-                audit,
-                def,
-                agg.table.roll_up(&def.positions),
-                &overall_metrics,
-            )
+            let groups = agg.table.roll_up(&def.positions);
+            attribute_report(audit, def, groups, &total, &overall_metrics)
         })
         .collect::<Result<_>>()?;
     let columns = &audit.columns;
@@ -96,7 +91,7 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
             count: total.rows,
             counts: total.counts,
             metrics: overall_metrics,
-            calibration: None,
+            calibration: calibration_table(audit, &total),
         },
         attributes,
         policies: Vec::new(),
@@ -105,15 +100,63 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
     Ok(report)
 }
 
-/// Every per-group metric of one group.
-fn group_metrics(
-    stats: &GroupStats,
-    attribute_predicted_positives: f64,
-    has_score: bool,
-) -> Metrics {
+/// Every per-group metric of one group, except the subgroup AUCs.
+fn group_metrics(audit: &Audit, stats: &GroupStats, attribute_predicted_positives: f64) -> Metrics {
     let mut m = rates::rate_metrics(stats, attribute_predicted_positives);
-    if has_score {
-        m.extend(calibration::score_metrics(&stats.score));
+    if audit.columns.score.is_some() {
+        m.extend(calibration::score_metrics(&stats.score, audit.binning));
+    }
+    m
+}
+
+/// Most ROC points kept per group in the report.
+pub const ROC_POINTS: usize = 101;
+
+/// The reliability table and ROC curve of a group, when the audit has a score column.
+fn calibration_table(audit: &Audit, stats: &GroupStats) -> Option<Calibration> {
+    audit.columns.score.as_ref()?;
+    let distribution = &stats.score.distribution;
+    let points = distribution.sorted();
+    let bins = match audit.binning {
+        Binning::Uniform => calibration::uniform_bins(&stats.score),
+        Binning::Quantile => calibration::quantile_bins(&points, audit.bins),
+    };
+    let mean = |sum: f64, w: f64| (w > 0.0).then(|| sum / w);
+    Some(Calibration {
+        binning: format!("{:?}", audit.binning).to_lowercase(),
+        bins: bins
+            .iter()
+            .map(|b| CalibrationBin {
+                lo: b.lo,
+                hi: b.hi,
+                count: b.rows as u64,
+                weight: b.weight,
+                mean_score: mean(b.sum_score, b.weight),
+                observed_rate: mean(b.sum_label, b.weight),
+            })
+            .collect(),
+        roc: calibration::roc_curve(&points, ROC_POINTS)
+            .into_iter()
+            .map(|(threshold, fpr, tpr)| RocPoint {
+                threshold,
+                fpr,
+                tpr,
+            })
+            .collect(),
+        auc_method: match distribution.resolution() {
+            Resolution::Exact => "exact".into(),
+            Resolution::Binned => "binned".into(),
+        },
+        auc_error_bound: distribution.auc_error_bound(),
+    })
+}
+
+/// Add the Jigsaw subgroup AUCs, which compare a group with all other rows.
+fn subgroup_aucs(audit: &Audit, mut m: Metrics, stats: &GroupStats, total: &GroupStats) -> Metrics {
+    if audit.columns.score.is_some() {
+        let (g, all) = (&stats.score.distribution, &total.score.distribution);
+        m.insert("bpsn_auc".into(), calibration::bpsn_auc(g, all));
+        m.insert("bnsp_auc".into(), calibration::bnsp_auc(g, all));
     }
     m
 }
@@ -130,9 +173,9 @@ fn attribute_report(
     audit: &Audit,
     def: &AttributeDef,
     groups: BTreeMap<CellKey, GroupStats>,
+    total: &GroupStats,
     overall: &Metrics,
 ) -> Result<AttributeReport> {
-    let has_score = audit.columns.score.is_some();
     let predicted_positives: f64 = groups.values().map(|g| g.weighted.tp + g.weighted.fp).sum();
     let mut reports: Vec<GroupReport> = groups
         .iter()
@@ -141,9 +184,14 @@ fn attribute_report(
             count: stats.rows,
             insufficient_data: stats.rows < audit.min_group_size,
             counts: stats.counts,
-            metrics: group_metrics(stats, predicted_positives, has_score),
+            metrics: subgroup_aucs(
+                audit,
+                group_metrics(audit, stats, predicted_positives),
+                stats,
+                total,
+            ),
             disparities: BTreeMap::new(),
-            calibration: None,
+            calibration: calibration_table(audit, stats),
         })
         .collect();
     let (reference, reference_rule) = match audit.references.get(&def.name) {

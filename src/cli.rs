@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::metrics::calibration::Binning;
 use crate::metrics::catalog::CATALOG;
 use crate::output::write_atomic;
 use crate::report::json::Json;
@@ -72,6 +73,9 @@ pub struct RunArgs {
     /// Equal-width calibration bins [default: 10].
     #[arg(long)]
     pub bins: Option<usize>,
+    /// Calibration bins: uniform (equal-width) or quantile (equal-mass) [default: uniform].
+    #[arg(long, value_enum)]
+    pub binning: Option<BinningArg>,
     /// Policy expression, e.g. "demographic_parity_ratio >= 0.8"; repeatable.
     #[arg(long)]
     pub policy: Vec<String>,
@@ -114,6 +118,24 @@ pub enum ColorChoice {
     Always,
     /// Never.
     Never,
+}
+
+/// `--binning` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BinningArg {
+    /// Equal-width bins of [0, 1].
+    Uniform,
+    /// Equal-mass bins at the group's score quantiles.
+    Quantile,
+}
+
+impl From<BinningArg> for Binning {
+    fn from(b: BinningArg) -> Self {
+        match b {
+            BinningArg::Uniform => Binning::Uniform,
+            BinningArg::Quantile => Binning::Quantile,
+        }
+    }
 }
 
 /// `fairaudit metrics`.
@@ -230,6 +252,7 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
     set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
     set(&mut spec.audit.bins, a.bins);
+    set(&mut spec.audit.binning, a.binning.map(Binning::from));
     if !a.protected.is_empty() {
         spec.audit.protected = a
             .protected

@@ -14,8 +14,10 @@ use std::sync::Mutex;
 use crate::error::Result;
 use crate::input::{self, Batch, Columns, Source};
 
+mod distribution;
 mod stats;
 
+pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
 
 /// The values of every protected column for one cell (`None` = missing value).

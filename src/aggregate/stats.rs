@@ -1,6 +1,6 @@
 //! [`GroupStats`]: the sufficient statistics of one group, with `push` and `merge`.
 
-use std::collections::BTreeMap;
+use super::distribution::ScoreDistribution;
 
 /// The four cells of a binary confusion matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -66,8 +66,9 @@ pub struct ScoreStats {
     pub sum_log_loss: f64,
     /// Equal-width bins, right-closed (see [`bin_index`]).
     pub bins: Vec<BinStats>,
-    /// Σ w per distinct score and label: `(score bits) → [negatives, positives]`, for exact AUC.
-    pub distinct: BTreeMap<u64, [f64; 2]>,
+    /// Σ w of negatives and positives per score, for AUC, ROC, quantile bins and the
+    /// recalibration fits.
+    pub distribution: ScoreDistribution,
 }
 
 /// Sufficient statistics of one group (a cell, a group of an attribute, or all rows).
@@ -135,9 +136,7 @@ impl ScoreStats {
             bin.sum_score += w * s;
             bin.sum_label += w * y;
         }
-        // +0.0 and -0.0 are one score.
-        let key = (s + 0.0).to_bits();
-        self.distinct.entry(key).or_insert([0.0, 0.0])[usize::from(label)] += w;
+        self.distribution.push(s, label, w);
     }
 
     fn merge(&mut self, other: &ScoreStats) {
@@ -156,11 +155,7 @@ impl ScoreStats {
             mine.sum_score += theirs.sum_score;
             mine.sum_label += theirs.sum_label;
         }
-        for (key, [neg, pos]) in &other.distinct {
-            let entry = self.distinct.entry(*key).or_insert([0.0, 0.0]);
-            entry[0] += neg;
-            entry[1] += pos;
-        }
+        self.distribution.merge(&other.distribution);
     }
 }
 
@@ -243,7 +238,7 @@ mod tests {
         assert_eq!(g.score.sum_squared_error, 0.1875);
         assert_eq!(g.score.bins[0].rows, 1);
         assert_eq!(g.score.bins[1].sum_label, 2.0);
-        assert_eq!(g.score.distinct.len(), 2);
+        assert_eq!(g.score.distribution.len(), 2);
     }
 
     #[test]

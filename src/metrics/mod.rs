@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod disparity;
 pub mod inequality;
 pub mod rates;
+pub mod recalibration;
 pub mod summary;
 
 /// Metric values by key (the JSON names of CONTRACT.md).

@@ -25,6 +25,7 @@
 //! threshold = 0.5
 //! min_group_size = 10
 //! bins = 10
+//! binning = "uniform"                 # or "quantile" (equal-mass bins)
 //!
 //! [[policy]]
 //! id = "four-fifths"
@@ -41,7 +42,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::input::{Columns, InvalidRows, Source};
-use crate::metrics::calibration::SCORE_METRICS;
+use crate::metrics::calibration::{Binning, SCORE_METRICS};
 use crate::metrics::catalog::Resolved;
 use crate::report::OnInsufficient;
 
@@ -128,6 +129,8 @@ pub struct AuditSection {
     pub min_group_size: Option<u64>,
     /// Calibration bins.
     pub bins: Option<usize>,
+    /// `uniform` (equal-width, default) or `quantile` (equal-mass) calibration bins.
+    pub binning: Option<Binning>,
 }
 
 /// `[[policy]]`.
@@ -173,6 +176,8 @@ pub struct Audit {
     pub min_group_size: u64,
     /// Calibration bins.
     pub bins: usize,
+    /// How calibration bins are formed.
+    pub binning: Binning,
     /// Policies.
     pub policies: Vec<Policy>,
     /// Report files.
@@ -280,6 +285,7 @@ impl AuditSpec {
             references: self.audit.reference,
             min_group_size: self.audit.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE),
             bins,
+            binning: self.audit.binning.unwrap_or_default(),
             policies,
             outputs: self.outputs,
         })

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per concern.
 
+mod calibration;
 mod cli;
 mod demo;
 mod golden;

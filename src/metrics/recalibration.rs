@@ -1,0 +1,274 @@
+//! Logistic recalibration of a score (Cox 1958; Van Calster et al. 2016), fitted by maximum
+//! likelihood on the score distribution (weights per distinct score and label), not on rows.
+//!
+//! With x = logit(s), s clipped to [1e-15, 1 − 1e-15]:
+//! - calibration-in-the-large `calibration_intercept` = α in logit P(y=1) = α + x
+//!   (x as an offset; ideal 0, > 0 means the score under-predicts risk);
+//! - `calibration_slope` = β₁ in logit P(y=1) = β₀ + β₁·x (ideal 1; < 1 means the scores are too
+//!   extreme, > 1 too modest).
+//!
+//! Both are fitted by Newton–Raphson with step halving, to |Δβ| < 1e-12. They are undefined when
+//! the group has one label class, and the slope also when all scores are equal or the classes
+//! are separated by the score (no finite maximum of the likelihood).
+
+use crate::aggregate::ScorePoint;
+
+use super::Value;
+
+/// The two fitted recalibration parameters of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recalibration {
+    /// α of the offset model.
+    pub intercept: Value,
+    /// β₁ of the two-parameter model.
+    pub slope: Value,
+}
+
+const CLIP: f64 = 1e-15;
+const MAX_ITERATIONS: usize = 200;
+const TOLERANCE: f64 = 1e-12;
+
+/// logit(s) with s clipped to [1e-15, 1 − 1e-15].
+pub fn logit(s: f64) -> f64 {
+    let s = s.clamp(CLIP, 1.0 - CLIP);
+    (s / (1.0 - s)).ln()
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// ln σ(z) and ln(1 − σ(z)), computed without cancellation.
+fn log_sigmoids(z: f64) -> (f64, f64) {
+    let softplus = |t: f64| {
+        if t > 0.0 {
+            t + (-t).exp().ln_1p()
+        } else {
+            t.exp().ln_1p()
+        }
+    };
+    (-softplus(-z), -softplus(z))
+}
+
+/// One observation of the fit: x, and the weights of label 0 and 1 at that x.
+#[derive(Debug, Clone, Copy)]
+struct Obs {
+    x: f64,
+    neg: f64,
+    pos: f64,
+}
+
+fn observations(points: &[ScorePoint]) -> Vec<Obs> {
+    points
+        .iter()
+        .filter(|p| p.negatives + p.positives > 0.0)
+        .map(|p| Obs {
+            x: logit(p.score),
+            neg: p.negatives,
+            pos: p.positives,
+        })
+        .collect()
+}
+
+fn log_likelihood(obs: &[Obs], b0: f64, b1: f64, offset: f64) -> f64 {
+    obs.iter()
+        .map(|o| {
+            let (lp, lq) = log_sigmoids(b0 + b1 * o.x + offset * o.x);
+            o.pos * lp + o.neg * lq
+        })
+        .sum()
+}
+
+/// Fit both parameters.
+pub fn fit(points: &[ScorePoint]) -> Recalibration {
+    let obs = observations(points);
+    let (neg, pos) = obs
+        .iter()
+        .fold((0.0, 0.0), |(n, p), o| (n + o.neg, p + o.pos));
+    if neg <= 0.0 || pos <= 0.0 {
+        let v = Value::undefined("group has only one label class");
+        return Recalibration {
+            intercept: v.clone(),
+            slope: v,
+        };
+    }
+    Recalibration {
+        intercept: fit_intercept(&obs),
+        slope: fit_slope(&obs),
+    }
+}
+
+/// α with x as offset: one-dimensional Newton on the concave log-likelihood.
+fn fit_intercept(obs: &[Obs]) -> Value {
+    let mut a = 0.0;
+    for _ in 0..MAX_ITERATIONS {
+        let (mut g, mut h) = (0.0, 0.0);
+        for o in obs {
+            let p = sigmoid(a + o.x);
+            g += o.pos - (o.pos + o.neg) * p;
+            h += (o.pos + o.neg) * p * (1.0 - p);
+        }
+        if h <= 0.0 {
+            return Value::undefined("no finite maximum of the likelihood");
+        }
+        let step = line_search(|t| log_likelihood(obs, a + t * g / h, 0.0, 1.0), 1.0);
+        let delta = step * g / h;
+        a += delta;
+        if delta.abs() < TOLERANCE * (1.0 + a.abs()) {
+            return Value::defined(a);
+        }
+    }
+    Value::undefined("the fit did not converge")
+}
+
+/// β₁ of logit P = β₀ + β₁·x: two-dimensional Newton.
+fn fit_slope(obs: &[Obs]) -> Value {
+    if obs.len() < 2 {
+        return Value::undefined("every score in the group is equal");
+    }
+    if separated(obs) {
+        return Value::undefined(
+            "the score separates the classes: no finite maximum (perfect separation)",
+        );
+    }
+    let (mut b0, mut b1) = (0.0, 1.0);
+    for _ in 0..MAX_ITERATIONS {
+        // Gradient g and negative Hessian H of the log-likelihood.
+        let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for o in obs {
+            let n = o.pos + o.neg;
+            let p = sigmoid(b0 + b1 * o.x);
+            let r = o.pos - n * p;
+            let w = n * p * (1.0 - p);
+            g0 += r;
+            g1 += r * o.x;
+            h00 += w;
+            h01 += w * o.x;
+            h11 += w * o.x * o.x;
+        }
+        let det = h00 * h11 - h01 * h01;
+        if det <= 0.0 || !det.is_finite() {
+            return Value::undefined("no finite maximum of the likelihood");
+        }
+        let d0 = (h11 * g0 - h01 * g1) / det;
+        let d1 = (h00 * g1 - h01 * g0) / det;
+        let step = line_search(|t| log_likelihood(obs, b0 + t * d0, b1 + t * d1, 0.0), 1.0);
+        b0 += step * d0;
+        b1 += step * d1;
+        if (step * d0).abs().max((step * d1).abs()) < TOLERANCE * (1.0 + b1.abs().max(b0.abs())) {
+            return Value::defined(b1);
+        }
+    }
+    Value::undefined("the fit did not converge")
+}
+
+/// Largest step t ∈ {1, ½, ¼, …} that does not decrease the log-likelihood.
+fn line_search(ll: impl Fn(f64) -> f64, start: f64) -> f64 {
+    let base = ll(0.0);
+    let mut t = start;
+    for _ in 0..60 {
+        if ll(t) >= base {
+            return t;
+        }
+        t *= 0.5;
+    }
+    0.0
+}
+
+/// True when some threshold on x puts all positives on one side and all negatives on the other
+/// (ties allowed: quasi-complete separation), so β₁ has no finite maximum.
+fn separated(obs: &[Obs]) -> bool {
+    let max_neg = obs
+        .iter()
+        .filter(|o| o.neg > 0.0)
+        .map(|o| o.x)
+        .fold(f64::MIN, f64::max);
+    let min_pos = obs
+        .iter()
+        .filter(|o| o.pos > 0.0)
+        .map(|o| o.x)
+        .fold(f64::MAX, f64::min);
+    let max_pos = obs
+        .iter()
+        .filter(|o| o.pos > 0.0)
+        .map(|o| o.x)
+        .fold(f64::MIN, f64::max);
+    let min_neg = obs
+        .iter()
+        .filter(|o| o.neg > 0.0)
+        .map(|o| o.x)
+        .fold(f64::MAX, f64::min);
+    max_neg <= min_pos || max_pos <= min_neg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(score: f64, negatives: f64, positives: f64) -> ScorePoint {
+        ScorePoint {
+            score,
+            negatives,
+            positives,
+            rows: negatives + positives,
+        }
+    }
+
+    #[test]
+    fn perfectly_calibrated_distribution_gives_zero_and_one() {
+        // At each score s the observed rate is exactly s: α = 0, β₁ = 1, β₀ = 0.
+        let points = [pt(0.2, 8.0, 2.0), pt(0.5, 5.0, 5.0), pt(0.8, 2.0, 8.0)];
+        let fit = fit(&points);
+        assert!(fit.intercept.value.unwrap().abs() < 1e-12);
+        assert!((fit.slope.value.unwrap() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hand_computed_intercept() {
+        // One score 0.5 (x = 0) with 3 positives and 1 negative: α = logit(0.75) = ln 3.
+        let fit = fit(&[pt(0.5, 1.0, 3.0), pt(0.9, 1.0, 1.0)]);
+        let points = [pt(0.5, 1.0, 3.0)];
+        let only = super::fit(&points);
+        assert!((only.intercept.value.unwrap() - 3f64.ln()).abs() < 1e-12);
+        assert!(only.slope.reason.as_deref().unwrap().contains("equal"));
+        assert!(fit.intercept.value.is_some());
+    }
+
+    #[test]
+    fn two_point_slope_is_the_ratio_of_logit_gaps() {
+        // Saturated model: at x₁ = logit(0.2) the rate is 0.4, at x₂ = logit(0.8) it is 0.6, so
+        // β₁ = (logit 0.6 − logit 0.4) / (logit 0.8 − logit 0.2) = ln(1.5)·2 / (ln 4·2).
+        let fit = fit(&[pt(0.2, 6.0, 4.0), pt(0.8, 4.0, 6.0)]);
+        let expected = (1.5f64).ln() / 4f64.ln();
+        assert!(
+            (fit.slope.value.unwrap() - expected).abs() < 1e-10,
+            "{:?}",
+            fit.slope
+        );
+    }
+
+    #[test]
+    fn undefined_cases() {
+        let fit1 = fit(&[pt(0.3, 0.0, 2.0), pt(0.6, 0.0, 1.0)]);
+        assert_eq!(
+            fit1.slope.reason.as_deref(),
+            Some("group has only one label class")
+        );
+        assert_eq!(fit1.intercept.value, None);
+        // Negatives all below positives: separation.
+        let fit2 = fit(&[pt(0.3, 2.0, 0.0), pt(0.6, 0.0, 1.0)]);
+        assert!(fit2.slope.reason.as_deref().unwrap().contains("separation"));
+        assert!(
+            fit2.intercept.value.is_some(),
+            "the offset model still has a maximum"
+        );
+        // Quasi-complete separation (tie at the boundary) is also separation.
+        let fit3 = fit(&[pt(0.3, 2.0, 0.0), pt(0.5, 1.0, 1.0), pt(0.6, 0.0, 1.0)]);
+        assert!(fit3.slope.value.is_none());
+    }
+}
