@@ -261,3 +261,43 @@ fn quantile_bin_counts_sum_to_n() {
         assert!((b.rows - 500.0).abs() <= 1.0, "{b:?}");
     }
 }
+
+#[test]
+fn policies_on_calibration_and_ranking_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    fairaudit()
+        .arg("run")
+        .arg("--data")
+        .arg(shared_dir().join("data/compas.parquet"))
+        .args(["--label", "label", "--score", "lr_score", "--protected", "race,sex"])
+        .args(["--policy", "ece on race <= 0.05", "--policy", "auc_difference <= 0.05"])
+        .args(["--policy", "bpsn_auc >= 0.7", "--policy", "calibration_slope on sex in [0.8, 1.25]"])
+        .args(["--quiet", "--json"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let r: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let results = r["policies"].as_array().unwrap();
+    // ece on race: one result per race group (6); auc_difference: one per attribute (2);
+    // bpsn_auc: one per group of both attributes (6 + 2); slope on sex: 2.
+    let count = |id: &str| results.iter().filter(|p| p["id"] == id).count();
+    assert_eq!(count("ece on race <= 0.05"), 6);
+    assert_eq!(count("auc_difference <= 0.05"), 2);
+    assert_eq!(count("bpsn_auc >= 0.7"), 8);
+    assert_eq!(count("calibration_slope on sex in [0.8, 1.25]"), 2);
+    for p in results {
+        let group = p["group"].as_str();
+        let attribute = &r["attributes"].as_array().unwrap().iter().find(|a| a["name"] == p["attribute"]).unwrap();
+        let observed = match group {
+            Some(g) => {
+                let g = attribute["groups"].as_array().unwrap().iter().find(|x| x["value"] == g).unwrap();
+                g["metrics"][p["metric"].as_str().unwrap()]["value"].clone()
+            }
+            None => attribute["summary"][p["metric"].as_str().unwrap()]["value"].clone(),
+        };
+        assert_eq!(p["observed"], observed, "{p}");
+    }
+    // An undecidable result always says why.
+    assert!(results.iter().all(|p| p["status"] != "insufficient_data" || p["reason"].is_string()));
+}
