@@ -2,8 +2,10 @@
 //! and summary as pure functions of them, then the policies.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::aggregate::{self, Aggregate, AggregateOptions, CellKey, GroupStats, Resolution};
+use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::metrics::calibration::Binning;
 use crate::metrics::{calibration, disparity, inequality, rates, summary, Metrics};
@@ -34,13 +36,23 @@ pub fn run(audit: &Audit) -> Result<AuditReport> {
     });
     let aggregate = aggregate?;
     let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-    build_report(audit, &aggregate, sha256)
+    let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
+    let mut report = build_report(audit, &aggregate, sha256, baseline.as_ref())?;
+    report.provenance.git = provenance::run_specific()
+        .then(|| provenance::git_info(Path::new(".")))
+        .flatten();
+    Ok(report)
 }
 
 /// The report of `audit` from its aggregated statistics (pure; no I/O).
 ///
 /// Fails only when a reference group named by the user does not occur in the data.
-pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> Result<AuditReport> {
+pub fn build_report(
+    audit: &Audit,
+    agg: &Aggregate,
+    sha256: Option<String>,
+    baseline: Option<&Baseline>,
+) -> Result<AuditReport> {
     let total = agg.table.total();
     let mut overall_metrics = group_metrics(audit, &total, total.weighted.tp + total.weighted.fp);
     let benefits = inequality::benefits(&total.weighted);
@@ -95,8 +107,11 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
         },
         attributes,
         policies: Vec::new(),
+        comparison: None,
+        provenance: audit.record.clone(),
     };
-    verdict::apply(&audit.policies, &mut report);
+    verdict::apply(&audit.policies, &mut report, baseline);
+    report.comparison = baseline.map(|b| b.compare(&report));
     Ok(report)
 }
 

@@ -33,6 +33,52 @@ pub enum Command {
     Synth(SynthOptions),
     /// List every metric key with its definition and peer names.
     Metrics(MetricsArgs),
+    /// Judge change policies between a baseline report and a candidate report.
+    #[command(after_help = COMPARE_EXAMPLES)]
+    Compare(CompareArgs),
+    /// Re-run an audit from the options recorded in its JSON report and say whether the result
+    /// is identical.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+}
+
+const COMPARE_EXAMPLES: &str = "Examples:
+  fairaudit compare last_release.json candidate.json \\
+    --policy \"demographic_parity_ratio change >= -0.02\" --policy \"tpr on sex change% >= -5\"
+
+Exit codes: 0 every policy passed, 1 a policy failed, 2 bad input.";
+
+const VERIFY_EXAMPLES: &str = "Examples:
+  fairaudit verify reports/demo.json     # run from the directory the audit ran in
+
+Exit codes: 0 identical, 1 the result or the input differs, 2 bad input.";
+
+/// `fairaudit compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The released model's JSON report.
+    pub baseline: PathBuf,
+    /// The candidate model's JSON report.
+    pub candidate: PathBuf,
+    /// Policy expression (change policies: `METRIC [on ATTR] change|change% OP NUMBER`).
+    #[arg(long, required = true)]
+    pub policy: Vec<String>,
+    /// Write the candidate report with these policy results and the comparison here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Colours in the terminal summary.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not print the terminal summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `fairaudit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A JSON report written by `fairaudit run`.
+    pub report: PathBuf,
 }
 
 /// `fairaudit run`.
@@ -76,6 +122,9 @@ pub struct RunArgs {
     /// Calibration bins: uniform (equal-width) or quantile (equal-mass) [default: uniform].
     #[arg(long, value_enum)]
     pub binning: Option<BinningArg>,
+    /// A baseline JSON report (the released model) for change policies.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
     /// Policy expression, e.g. "demographic_parity_ratio >= 0.8"; repeatable.
     #[arg(long)]
     pub policy: Vec<String>,
@@ -168,7 +217,43 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             print_metrics(args.json)?;
             Ok(Outcome::Pass)
         }
+        Command::Compare(args) => compare(args),
+        Command::Verify(args) => {
+            let verdict = crate::verify::verify(&args.report)?;
+            let _ = writeln!(std::io::stdout().lock(), "{}", verdict.message);
+            Ok(if verdict.identical {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            })
+        }
     }
+}
+
+fn compare(args: CompareArgs) -> Result<Outcome> {
+    let baseline = crate::baseline::Baseline::load(&args.baseline)?;
+    let policies = args
+        .policy
+        .iter()
+        .map(|p| PolicySpec {
+            expression: p.clone(),
+            ..PolicySpec::default()
+        })
+        .collect::<Vec<_>>();
+    let report = crate::baseline::compare_reports(&baseline, &args.candidate, policies)?;
+    if let Some(path) = &args.json {
+        let mut bytes = Vec::new();
+        Json.render(&report, &mut bytes)?;
+        write_atomic(path, &bytes)?;
+    }
+    if !args.quiet {
+        let to_stderr = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        print_summary(&report, args.color, to_stderr);
+    }
+    Ok(match report.status {
+        Status::Pass => Outcome::Pass,
+        Status::Fail => Outcome::Fail,
+    })
 }
 
 fn run_audit(args: RunArgs) -> Result<Outcome> {
@@ -252,6 +337,7 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
     set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
     set(&mut spec.audit.bins, a.bins);
+    set(&mut spec.audit.baseline, a.baseline);
     set(&mut spec.audit.binning, a.binning.map(Binning::from));
     if !a.protected.is_empty() {
         spec.audit.protected = a

@@ -17,6 +17,7 @@
 
 pub mod aggregate;
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod error;
 pub mod input;
@@ -27,5 +28,6 @@ pub mod report;
 pub mod spec;
 pub mod synth;
 pub mod verdict;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -27,6 +27,35 @@ pub fn sha256_of(source: &Source) -> Result<Option<String>> {
     Ok(Some(hex(&hasher.finalize())))
 }
 
+/// Environment variable that, when set, leaves run-specific fields (the git state) out of
+/// reports, so sample reports can be compared byte for byte across commits.
+pub const REPRODUCIBLE_ENV: &str = "FAIRAUDIT_REPRODUCIBLE";
+
+/// True unless [`REPRODUCIBLE_ENV`] is set.
+pub fn run_specific() -> bool {
+    std::env::var_os(REPRODUCIBLE_ENV).is_none()
+}
+
+/// The git commit of `dir` and whether tracked files changed; `None` outside a git checkout or
+/// without git.
+pub fn git_info(dir: &std::path::Path) -> Option<crate::report::GitInfo> {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "HEAD"])?;
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(crate::report::GitInfo { commit, dirty })
+}
+
 /// SHA-256 of a byte string, hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))

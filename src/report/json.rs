@@ -15,12 +15,22 @@
 //!                  groups[]: {value, count, insufficient_data, counts, metrics, disparities},
 //!                  excluded_groups, summary: {key: value}}
 //! policies[]      {id, expression, description, metric, attribute, group, observed, bound,
-//!                  status: "pass"|"fail"|"insufficient_data", on_insufficient, reason?}
+//!                  status: "pass"|"fail"|"insufficient_data", on_insufficient, reason?,
+//!                  baseline?, candidate?}   (change policies: observed = candidate − baseline)
 //! ```
 //! A value is `{"value": number|null, "reason"?: text, "ci"?: [lo, hi], "p_value"?: number}`.
 //! A group's `disparities` maps each metric m to `{"ratio": value, "difference": value}` and the
 //! odds summaries (`average_odds_difference`, …) to a value. Maps are ordered by key, groups by
-//! value, so the same input and options give byte-identical JSON. No field is run-specific.
+//! value, so the same input and options give byte-identical JSON, apart from the one
+//! run-specific field `provenance.git` ({commit, dirty} of the working directory), which is left
+//! out when the environment variable `FAIRAUDIT_REPRODUCIBLE` is set.
+//!
+//! ```text
+//! comparison?     {baseline, baseline_schema_version, baseline_tool_version, baseline_input_sha256,
+//!                  attributes_only_in_{baseline,candidate}, groups_only_in_{baseline,candidate},
+//!                  notes}                                  (with --baseline or `compare`)
+//! provenance      {spec_path, spec_sha256, options (the effective spec, re-run by `verify`), git?}
+//! ```
 
 use std::io::Write;
 

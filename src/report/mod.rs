@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::aggregate::Confusion;
+use crate::baseline::Comparison;
 use crate::error::Result;
 use crate::input::Format;
 use crate::metrics::disparity::Disparity;
@@ -45,6 +46,36 @@ pub struct AuditReport {
     pub attributes: Vec<AttributeReport>,
     /// One entry per policy result.
     pub policies: Vec<PolicyResult>,
+    /// Against a baseline report: what the two do not share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    /// What makes the audit reproducible.
+    pub provenance: Provenance,
+}
+
+/// The audit record: what makes the result reproducible (`fairaudit verify`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Provenance {
+    /// The spec file, if one was used.
+    pub spec_path: Option<String>,
+    /// SHA-256 of the spec file's bytes.
+    pub spec_sha256: Option<String>,
+    /// The effective settings (spec file with flags applied): `fairaudit verify` re-runs them.
+    /// Relative paths are relative to the directory the audit ran in.
+    pub options: serde_json::Value,
+    /// The git commit of the working directory, when it is a git checkout. Run-specific: it is
+    /// the only field that two runs on the same input and options may disagree on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitInfo>,
+}
+
+/// The git state of the directory an audit ran in.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GitInfo {
+    /// `git rev-parse HEAD`.
+    pub commit: String,
+    /// True when tracked files had uncommitted changes.
+    pub dirty: bool,
 }
 
 /// Tool identification.
@@ -266,6 +297,12 @@ pub struct PolicyResult {
     /// Why the result is insufficient data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Change policies: the baseline's value (`observed` is the change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    /// Change policies: the candidate's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<f64>,
 }
 
 impl PolicyResult {

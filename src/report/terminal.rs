@@ -88,16 +88,50 @@ impl Terminal {
                     .as_ref()
                     .map(|s| format!(" — {s}"))
                     .unwrap_or_default();
+                let change = match (p.baseline, p.candidate) {
+                    (Some(b), Some(c)) => format!(" [baseline {} → candidate {}]", fmt(b), fmt(c)),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "  {} {}{}: observed {} (bound {}){}",
+                    "  {} {}{}: observed {} (bound {}){}{}",
                     self.badge(p.status, p.fails_gate()),
                     p.id,
                     where_,
                     observed,
                     p.bound,
+                    change,
                     reason
                 );
+            }
+        }
+        if let Some(c) = &r.comparison {
+            let _ = writeln!(out, "\nBaseline {}", c.baseline);
+            if c.is_like_for_like() {
+                let _ = writeln!(out, "  same attributes, groups and schema as the candidate");
+            }
+            for a in &c.attributes_only_in_baseline {
+                let _ = writeln!(out, "  attribute only in the baseline: {a}");
+            }
+            for a in &c.attributes_only_in_candidate {
+                let _ = writeln!(out, "  attribute only in the candidate: {a}");
+            }
+            for (a, groups) in &c.groups_only_in_baseline {
+                let _ = writeln!(
+                    out,
+                    "  groups of {a} only in the baseline: {}",
+                    groups.join(", ")
+                );
+            }
+            for (a, groups) in &c.groups_only_in_candidate {
+                let _ = writeln!(
+                    out,
+                    "  groups of {a} only in the candidate: {}",
+                    groups.join(", ")
+                );
+            }
+            for note in &c.notes {
+                let _ = writeln!(out, "  note: {note}");
             }
         }
         let failed = r.policies.iter().filter(|p| p.fails_gate()).count();

@@ -24,6 +24,7 @@
 //! reference = { race = "Caucasian" }  # default: the largest group
 //! threshold = 0.5
 //! min_group_size = 10
+//! # baseline = "../reports/last_release.json"  # for change policies
 //! bins = 10
 //! binning = "uniform"                 # or "quantile" (equal-mass bins)
 //!
@@ -80,6 +81,9 @@ pub struct AuditSpec {
     /// Report files.
     #[serde(default)]
     pub outputs: OutputsSpec,
+    /// The spec file this came from and the SHA-256 of its bytes (not a TOML key).
+    #[serde(skip)]
+    pub source: Option<(PathBuf, String)>,
 }
 
 /// `[data]`.
@@ -129,6 +133,8 @@ pub struct AuditSection {
     pub min_group_size: Option<u64>,
     /// Calibration bins.
     pub bins: Option<usize>,
+    /// A baseline report for change policies.
+    pub baseline: Option<PathBuf>,
     /// `uniform` (equal-width, default) or `quantile` (equal-mass) calibration bins.
     pub binning: Option<Binning>,
 }
@@ -182,6 +188,10 @@ pub struct Audit {
     pub policies: Vec<Policy>,
     /// Report files.
     pub outputs: OutputsSpec,
+    /// A baseline report for change policies.
+    pub baseline: Option<PathBuf>,
+    /// The audit record (spec file, its hash, the effective options); git is added at run time.
+    pub record: crate::report::Provenance,
 }
 
 /// One attribute of the report: a protected column or an intersection.
@@ -215,6 +225,7 @@ impl AuditSpec {
             }
         };
         resolve(&mut self.data.path);
+        resolve(&mut self.audit.baseline);
         resolve(&mut self.outputs.json);
         resolve(&mut self.outputs.markdown);
         resolve(&mut self.outputs.html);
@@ -224,6 +235,17 @@ impl AuditSpec {
     /// Validate into an [`Audit`]. `context` names the source of the settings in messages.
     pub fn check(self, context: &str) -> Result<Audit> {
         let bad = |msg: String| Error::spec(context, msg);
+        let record = crate::report::Provenance {
+            spec_path: self.source.as_ref().map(|(p, _)| p.display().to_string()),
+            spec_sha256: self.source.as_ref().map(|(_, h)| h.clone()),
+            // Where reports are written does not shape the result, so it is not recorded.
+            options: serde_json::to_value(AuditSpec {
+                outputs: OutputsSpec::default(),
+                ..self.clone()
+            })
+            .map_err(|e| bad(e.to_string()))?,
+            git: None,
+        };
         let path = self
             .data
             .path
@@ -257,6 +279,15 @@ impl AuditSpec {
             }
         }
         let has_score = self.columns.score.is_some();
+        let needs_baseline = self
+            .policies
+            .iter()
+            .any(|p| policy::parse(&p.expression).is_ok_and(|p| p.change.is_some()));
+        if needs_baseline && self.audit.baseline.is_none() {
+            return Err(bad(
+                "a change policy needs a baseline report (--baseline)".into()
+            ));
+        }
         let policies = self
             .policies
             .into_iter()
@@ -288,6 +319,8 @@ impl AuditSpec {
             binning: self.audit.binning.unwrap_or_default(),
             policies,
             outputs: self.outputs,
+            baseline: self.audit.baseline,
+            record,
         })
     }
 }
@@ -428,6 +461,22 @@ fn check_policy(
     p.description = spec.description;
     p.on_insufficient = spec.on_insufficient.unwrap_or_default();
     Ok(p)
+}
+
+/// Check a policy against the attribute names of an existing report (for `fairaudit compare`).
+pub fn check_policy_for(
+    spec: PolicySpec,
+    attributes: &[String],
+) -> std::result::Result<Policy, String> {
+    let defs: Vec<AttributeDef> = attributes
+        .iter()
+        .map(|a| AttributeDef {
+            name: a.clone(),
+            columns: Vec::new(),
+            positions: Vec::new(),
+        })
+        .collect();
+    check_policy(spec, &defs, true)
 }
 
 fn check_outputs(o: &OutputsSpec) -> std::result::Result<(), String> {

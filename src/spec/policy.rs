@@ -1,5 +1,6 @@
 //! Policy expressions (CONTRACT.md §4):
-//! `METRIC [on ATTRIBUTE] OP NUMBER` or `METRIC [on ATTRIBUTE] in [LO, HI]`, OP ∈ `>= <= > <`.
+//! `METRIC [on ATTRIBUTE] [change|change%] OP NUMBER` or
+//! `METRIC [on ATTRIBUTE] [change|change%] in [LO, HI]`, OP ∈ `>= <= > <`.
 
 use std::fmt;
 
@@ -58,6 +59,15 @@ impl fmt::Display for Bound {
     }
 }
 
+/// A change policy compares with a baseline report instead of judging the value itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// `change`: candidate − baseline.
+    Absolute,
+    /// `change%`: 100·(candidate − baseline)/|baseline|.
+    Relative,
+}
+
 /// A checked policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -75,6 +85,8 @@ pub struct Policy {
     pub attribute: Option<String>,
     /// The condition.
     pub bound: Bound,
+    /// Judge the change from the baseline rather than the value.
+    pub change: Option<Change>,
     /// What insufficient data does to the gate.
     pub on_insufficient: OnInsufficient,
 }
@@ -93,6 +105,14 @@ pub struct Policy {
 pub fn parse(expression: &str) -> Result<Policy, String> {
     let text = expression.trim();
     let (lhs, bound) = split_bound(text)?;
+    let lhs = lhs.trim_end();
+    let (lhs, change) = if let Some(l) = lhs.strip_suffix(" change%") {
+        (l, Some(Change::Relative))
+    } else if let Some(l) = lhs.strip_suffix(" change") {
+        (l, Some(Change::Absolute))
+    } else {
+        (lhs, None)
+    };
     let (metric, attribute) = match lhs.split_once(" on ") {
         Some((m, a)) => (m.trim(), Some(a.trim().to_string())),
         None => (lhs.trim(), None),
@@ -116,6 +136,7 @@ pub fn parse(expression: &str) -> Result<Policy, String> {
         resolved,
         attribute,
         bound,
+        change,
         on_insufficient: OnInsufficient::default(),
     })
 }
@@ -185,6 +206,15 @@ mod tests {
         assert_eq!(p.resolved, Resolved::Group("ece".into()));
         let p = parse("selection_rate.ratio in [0.8,1.25]").unwrap();
         assert_eq!(p.bound, Bound::Between(0.8, 1.25));
+        assert_eq!(p.change, None);
+        let p = parse("demographic_parity_ratio change >= -0.02").unwrap();
+        assert_eq!(
+            (p.metric.as_str(), p.change),
+            ("demographic_parity_ratio", Some(Change::Absolute))
+        );
+        let p = parse("tpr on race & sex change% >= -5").unwrap();
+        assert_eq!(p.attribute.as_deref(), Some("race & sex"));
+        assert_eq!(p.change, Some(Change::Relative));
     }
 
     #[test]

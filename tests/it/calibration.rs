@@ -270,9 +270,26 @@ fn policies_on_calibration_and_ranking_metrics() {
         .arg("run")
         .arg("--data")
         .arg(shared_dir().join("data/compas.parquet"))
-        .args(["--label", "label", "--score", "lr_score", "--protected", "race,sex"])
-        .args(["--policy", "ece on race <= 0.05", "--policy", "auc_difference <= 0.05"])
-        .args(["--policy", "bpsn_auc >= 0.7", "--policy", "calibration_slope on sex in [0.8, 1.25]"])
+        .args([
+            "--label",
+            "label",
+            "--score",
+            "lr_score",
+            "--protected",
+            "race,sex",
+        ])
+        .args([
+            "--policy",
+            "ece on race <= 0.05",
+            "--policy",
+            "auc_difference <= 0.05",
+        ])
+        .args([
+            "--policy",
+            "bpsn_auc >= 0.7",
+            "--policy",
+            "calibration_slope on sex in [0.8, 1.25]",
+        ])
         .args(["--quiet", "--json"])
         .arg(&out)
         .assert()
@@ -288,10 +305,20 @@ fn policies_on_calibration_and_ranking_metrics() {
     assert_eq!(count("calibration_slope on sex in [0.8, 1.25]"), 2);
     for p in results {
         let group = p["group"].as_str();
-        let attribute = &r["attributes"].as_array().unwrap().iter().find(|a| a["name"] == p["attribute"]).unwrap();
+        let attribute = &r["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == p["attribute"])
+            .unwrap();
         let observed = match group {
             Some(g) => {
-                let g = attribute["groups"].as_array().unwrap().iter().find(|x| x["value"] == g).unwrap();
+                let g = attribute["groups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["value"] == g)
+                    .unwrap();
                 g["metrics"][p["metric"].as_str().unwrap()]["value"].clone()
             }
             None => attribute["summary"][p["metric"].as_str().unwrap()]["value"].clone(),
@@ -299,5 +326,7 @@ fn policies_on_calibration_and_ranking_metrics() {
         assert_eq!(p["observed"], observed, "{p}");
     }
     // An undecidable result always says why.
-    assert!(results.iter().all(|p| p["status"] != "insufficient_data" || p["reason"].is_string()));
+    assert!(results
+        .iter()
+        .all(|p| p["status"] != "insufficient_data" || p["reason"].is_string()));
 }

@@ -116,6 +116,7 @@ fn sample_reports_match_what_the_code_renders() {
         let out = dir.path().join("r.json");
         fairaudit()
             .current_dir(ROOT)
+            .env("FAIRAUDIT_REPRODUCIBLE", "1")
             .args(["run", spec, "--quiet", "--json"])
             .arg(&out)
             .output()

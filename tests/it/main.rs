@@ -3,6 +3,7 @@
 mod calibration;
 mod cli;
 mod demo;
+mod gating;
 mod golden;
 mod properties;
 mod util;

@@ -77,7 +77,7 @@ fn report(table: CellTable) -> AuditReport {
         rows_read: rows,
         skipped: BTreeMap::new(),
     };
-    build_report(&audit(), &agg, None).unwrap()
+    build_report(&audit(), &agg, None, None).unwrap()
 }
 
 /// Float sums depend on the order of additions, so statistics are equal up to rounding.
