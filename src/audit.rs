@@ -25,12 +25,18 @@ pub const JOIN: &str = " & ";
 
 /// Run an audit end to end: read, aggregate, compute, judge.
 pub fn run(audit: &Audit) -> Result<AuditReport> {
+    run_with_progress(audit, &|_| {})
+}
+
+/// [`run`], telling `on_rows` how many rows each batch read held.
+pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Result<AuditReport> {
     let (aggregate, sha256) = std::thread::scope(|s| {
         let hash = s.spawn(|| provenance::sha256_of(&audit.source));
         let aggregate = aggregate::aggregate(
             &audit.source,
             &audit.columns,
             AggregateOptions { bins: audit.bins },
+            on_rows,
         );
         (aggregate, hash.join())
     });

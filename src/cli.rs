@@ -28,11 +28,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit a predictions file: group metrics, disparities, policies, reports.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// Write a synthetic predictions table with known, injected bias.
+    #[command(after_help = SYNTH_EXAMPLES)]
     Synth(SynthOptions),
     /// List every metric key with its definition and peer names.
+    #[command(after_help = "Examples:\n  fairaudit metrics\n  fairaudit metrics --json")]
     Metrics(MetricsArgs),
+    /// Inspect a predictions file and write a commented starter spec into audits/.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  fairaudit completions bash > /etc/bash_completion.d/fairaudit\n  fairaudit completions zsh > \"${fpath[1]}/_fairaudit\""
+    )]
+    Completions(CompletionsArgs),
     /// Judge change policies between a baseline report and a candidate report.
     #[command(after_help = COMPARE_EXAMPLES)]
     Compare(CompareArgs),
@@ -41,6 +52,24 @@ pub enum Command {
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
 }
+
+const RUN_EXAMPLES: &str = "Examples:
+  fairaudit run audits/demo.toml
+  fairaudit run --data preds.parquet --label label --score score \\
+    --protected race,sex --intersect race,sex \\
+    --policy \"demographic_parity_ratio >= 0.8\" --json report.json
+  fairaudit run audits/credit.toml --baseline last_release.json \\
+    --policy \"demographic_parity_ratio change >= -0.02\"
+
+Exit codes: 0 every policy passed, 1 a policy failed, 2 usage, configuration or input error.";
+
+const SYNTH_EXAMPLES: &str = "Examples:
+  fairaudit synth --rows 100000 --seed 1 --out data.parquet
+  fairaudit synth --rows 5000 --no-default-bias --score-shift black=-0.5 --out shifted.csv";
+
+const INIT_EXAMPLES: &str = "Examples:
+  fairaudit init --data preds.parquet              # writes audits/preds.toml
+  fairaudit init --data preds.csv --out audits/credit.toml --force";
 
 const COMPARE_EXAMPLES: &str = "Examples:
   fairaudit compare last_release.json candidate.json \\
@@ -72,6 +101,30 @@ pub struct CompareArgs {
     /// Do not print the terminal summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `fairaudit init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The predictions file to inspect (CSV or Parquet).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the spec [default: audits/<file stem>.toml].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// CSV field delimiter [default: ,].
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Overwrite an existing spec.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `fairaudit completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `fairaudit verify`.
@@ -218,6 +271,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Pass)
         }
         Command::Compare(args) => compare(args),
+        Command::Init(args) => init(args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "fairaudit", &mut std::io::stdout());
+            Ok(Outcome::Pass)
+        }
         Command::Verify(args) => {
             let verdict = crate::verify::verify(&args.report)?;
             let _ = writeln!(std::io::stdout().lock(), "{}", verdict.message);
@@ -228,6 +288,67 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             })
         }
     }
+}
+
+fn init(args: InitArgs) -> Result<Outcome> {
+    let delimiter = match args.delimiter.as_deref() {
+        None => b',',
+        Some("tab") | Some("\\t") => b'\t',
+        Some(d) if d.len() == 1 => d.as_bytes()[0],
+        Some(d) => {
+            return Err(Error::spec(
+                "--delimiter",
+                format!("'{d}' is not one character"),
+            ))
+        }
+    };
+    let source = crate::input::Source::from_path(&args.data, delimiter);
+    let out = args.out.unwrap_or_else(|| {
+        let stem = args
+            .data
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stem = stem.split('.').next().unwrap_or("audit").to_string();
+        PathBuf::from("audits").join(format!("{stem}.toml"))
+    });
+    if out.exists() && !args.force {
+        return Err(Error::spec(
+            out.display().to_string(),
+            "already exists; use --force to overwrite it",
+        ));
+    }
+    let sample = crate::input::sample(&source, crate::init::SAMPLE_ROWS)?;
+    let profiles = crate::init::profile(&sample);
+    let roles = crate::init::guess(&profiles);
+    let data_in_spec = relative_to(&args.data, out.parent().unwrap_or(std::path::Path::new("")));
+    let text = crate::init::starter_spec(&data_in_spec, &source, &profiles, &roles);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    write_atomic(&out, text.as_bytes())?;
+    eprintln!(
+        "wrote {} — review the guesses, then: fairaudit run {}",
+        out.display(),
+        out.display()
+    );
+    Ok(Outcome::Pass)
+}
+
+/// `path` as seen from directory `dir` (both relative to the current directory, or absolute).
+fn relative_to(path: &std::path::Path, dir: &std::path::Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let ups = dir
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    let mut p = PathBuf::new();
+    for _ in 0..ups {
+        p.push("..");
+    }
+    p.join(path)
 }
 
 fn compare(args: CompareArgs) -> Result<Outcome> {
@@ -276,7 +397,18 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
             ));
         }
     }
-    let report = crate::audit::run(&audit)?;
+    let report = if !quiet && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows read ({per_sec})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let report = crate::audit::run_with_progress(&audit, &|rows| bar.inc(rows));
+        bar.finish_and_clear();
+        report?
+    } else {
+        crate::audit::run(&audit)?
+    };
     let mut rendered = Vec::new();
     if let Some(path) = &audit.outputs.json {
         let mut bytes = Vec::new();

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod baseline;
 pub mod cli;
 pub mod error;
+pub mod init;
 pub mod input;
 pub mod metrics;
 pub mod output;

@@ -82,14 +82,17 @@ pub struct AggregateOptions {
     pub bins: usize,
 }
 
-/// Read `source` once and aggregate it into per-cell statistics.
+/// Read `source` once and aggregate it into per-cell statistics. `on_rows` is told the number
+/// of rows of every batch read (for a progress display); it may be called from several threads.
 pub fn aggregate(
     source: &Source,
     columns: &Columns,
     options: AggregateOptions,
+    on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<Aggregate> {
     let merge = OrderedMerge::default();
     let sink = |seq: u64, batch: Batch| -> Result<()> {
+        on_rows(batch.len() as u64 + batch.skipped.values().sum::<u64>());
         let partial = aggregate_batch(&batch, options);
         merge.push(seq, partial, batch.skipped);
         Ok(())

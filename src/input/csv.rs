@@ -62,6 +62,34 @@ pub fn read(source: &Source, columns: &Columns, batch_rows: usize, sink: &Sink<'
     Ok(rows)
 }
 
+/// The header and up to `rows` data rows as text (empty fields are `None`), for `fairaudit init`.
+pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
+    let path = source.path.as_path();
+    let input = skip_bom(open(source)?).map_err(|e| Error::io(path, e))?;
+    let mut reader = ReaderBuilder::new()
+        .delimiter(source.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(Ok(h)) => h.iter().map(String::from).collect::<Vec<_>>(),
+        Some(Err(e)) => return Err(schema(path, format!("unreadable header: {e}"))),
+        None => return Err(schema(path, "empty file (no header row)")),
+    };
+    let mut values = vec![Vec::new(); header.len()];
+    for record in records.take(rows) {
+        let record = record.map_err(|e| schema(path, format!("unreadable row: {e}")))?;
+        for (column, v) in values.iter_mut().enumerate() {
+            let field = record.get(column).unwrap_or("");
+            v.push((!field.is_empty()).then(|| field.to_string()));
+        }
+    }
+    Ok(super::Sample {
+        columns: header.into_iter().zip(values).collect(),
+    })
+}
+
 /// Open the file (gunzipping `.gz`) or standard input.
 fn open(source: &Source) -> Result<Box<dyn Read>> {
     if source.is_stdin() {

@@ -166,6 +166,21 @@ pub fn read(source: &Source, columns: &Columns, sink: &Sink<'_>) -> Result<u64> 
     }
 }
 
+/// A few rows of every column as text (`None` = empty or null), for inspecting a file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    /// (column name, values) in file order.
+    pub columns: Vec<(String, Vec<Option<String>>)>,
+}
+
+/// Read the column names and up to `rows` rows of `source` as text.
+pub fn sample(source: &Source, rows: usize) -> Result<Sample> {
+    match source.format {
+        Format::Csv => csv::sample(source, rows),
+        Format::Parquet => parquet::sample(source, rows),
+    }
+}
+
 /// The error for a column that the file does not have: lists the columns it has and the closest.
 pub fn missing_column(path: &Path, wanted: &str, available: &[String]) -> Error {
     let closest = available

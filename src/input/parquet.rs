@@ -42,6 +42,45 @@ use crate::error::{Error, Result};
 /// One conversion result per row.
 type Values<T> = Vec<Result<T, Invalid>>;
 
+/// The column names and up to `rows` values of each as text, for `fairaudit init`. Columns of
+/// a type fairaudit cannot read as text have no values.
+pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
+    let path = source.path.as_path();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?
+        .with_batch_size(rows.max(1))
+        .build()
+        .map_err(|e| schema(path, e.to_string()))?;
+    let fields: Vec<String> = arrow_array::RecordBatchReader::schema(&reader)
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let batch = match reader.into_iter().next() {
+        Some(b) => Some(b.map_err(|e| schema(path, e.to_string()))?),
+        None => None,
+    };
+    let columns = fields
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let values = batch
+                .as_ref()
+                .and_then(|b| categorical(b.column(i).as_ref()))
+                .map(|c| {
+                    c.codes
+                        .iter()
+                        .map(|&k| c.levels[k as usize].clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name, values)
+        })
+        .collect();
+    Ok(super::Sample { columns })
+}
+
 /// Read a Parquet file, handing one batch per decoded record batch to `sink`.
 ///
 /// The sink is called from several threads; see the module documentation for the sequence

@@ -287,3 +287,113 @@ fn metrics_lists_every_key_with_peer_names() {
         .stdout(predicate::str::contains("Aequitas: pprev"))
         .stdout(predicate::str::contains("theil_index"));
 }
+
+#[test]
+fn init_writes_a_starter_spec_that_runs_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("preds.csv");
+    std::fs::copy(crate::util::fixture("demo.csv"), &data).unwrap();
+    fairaudit()
+        .current_dir(dir.path())
+        .args(["init", "--data", "preds.csv"])
+        .assert()
+        .code(0);
+    let spec = dir.path().join("audits/preds.toml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    assert!(text.contains("path = \"../preds.csv\""), "{text}");
+    assert!(text.contains("label = \"label\""));
+    assert!(text.contains("score = \"score\""));
+    assert!(
+        text.contains("protected = [\"sex\", \"race\", \"age_group\"]"),
+        "{text}"
+    );
+    assert!(text.contains("# Selection rates within the four-fifths rule"));
+    // The starter spec runs (the demo data is biased, so the gate fails: exit 1, not 2).
+    fairaudit()
+        .current_dir(dir.path())
+        .args(["run", "audits/preds.toml", "-q"])
+        .assert()
+        .code(1);
+    // A second init refuses to overwrite; --force does.
+    std::fs::write(&spec, "# edited by hand\n").unwrap();
+    fairaudit()
+        .current_dir(dir.path())
+        .args(["init", "--data", "preds.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(&spec).unwrap(),
+        "# edited by hand\n"
+    );
+    fairaudit()
+        .current_dir(dir.path())
+        .args(["init", "--data", "preds.csv", "--force"])
+        .assert()
+        .code(0);
+    assert!(std::fs::read_to_string(&spec)
+        .unwrap()
+        .contains("[[policy]]"));
+}
+
+#[test]
+fn every_subcommand_has_examples_and_completions_work() {
+    for sub in [
+        "run",
+        "synth",
+        "metrics",
+        "init",
+        "compare",
+        "verify",
+        "completions",
+    ] {
+        fairaudit()
+            .args([sub, "--help"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("Examples:"));
+    }
+    fairaudit()
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("_fairaudit()"));
+}
+
+#[test]
+fn no_colour_when_not_a_terminal_or_when_no_color_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    let out = fairaudit()
+        .args(base_args(&data))
+        .args(["--policy", "demographic_parity_ratio >= 0.8"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+        "no ANSI escapes into a pipe"
+    );
+    let out = fairaudit()
+        .env("NO_COLOR", "1")
+        .args(base_args(&data))
+        .args([
+            "--policy",
+            "demographic_parity_ratio >= 0.8",
+            "--color",
+            "auto",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+    let out = fairaudit()
+        .args(base_args(&data))
+        .args([
+            "--policy",
+            "demographic_parity_ratio >= 0.8",
+            "--color",
+            "always",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b[31;1mFAIL"));
+}
