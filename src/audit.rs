@@ -78,6 +78,7 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
             rows_used: total.rows,
             skipped: agg.skipped.clone(),
             sha256,
+            spec: None,
             columns: ColumnsInfo {
                 label: columns.label.clone(),
                 score: columns.score.clone(),
