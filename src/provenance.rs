@@ -1,4 +1,5 @@
-//! Provenance: what makes a finding reproducible (hash of the input).
+//! Provenance: what makes a finding reproducible (hashes of the input and the spec, the time
+//! of the run).
 
 use std::io::Read;
 
@@ -6,6 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::input::Source;
+use crate::report::SpecInfo;
+use std::path::Path;
 
 /// SHA-256 of the source file's bytes, hex; `None` for standard input.
 pub fn sha256_of(source: &Source) -> Result<Option<String>> {
@@ -27,6 +30,53 @@ pub fn sha256_of(source: &Source) -> Result<Option<String>> {
     Ok(Some(hex(&hasher.finalize())))
 }
 
+/// Path and SHA-256 of the spec file an audit ran from.
+pub fn spec_info(path: &Path) -> Result<SpecInfo> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(SpecInfo {
+        path: path.display().to_string(),
+        sha256: sha256_bytes(&bytes),
+    })
+}
+
+/// The time of the run, UTC, ISO 8601 (`2026-01-31T12:00:00Z`). It is run-specific, so it
+/// appears only in the HTML report, never in the JSON. `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) replaces the clock, so sample reports stay
+/// byte-stable.
+pub fn run_time() -> String {
+    match std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
+        Some(secs) => format!("{} (SOURCE_DATE_EPOCH)", utc(secs)),
+        None => utc(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)),
+    }
+}
+
+/// Seconds since 1970-01-01 as an ISO 8601 UTC timestamp (proleptic Gregorian calendar;
+/// Howard Hinnant's `civil_from_days`).
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// SHA-256 of a byte string, hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -39,6 +89,13 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_utc_iso_8601() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_767_225_599), "2025-12-31T23:59:59Z");
+    }
 
     #[test]
     fn known_digest() {

@@ -39,7 +39,8 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '|' => out.push_str("\\|"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '~' | '!' | '{' | '}' => {
+            // Brackets are escaped, so parentheses can never form a link and stay as they are.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -169,7 +170,7 @@ fn policy_table(out: &mut String, r: &AuditReport, policies: &[&PolicyResult]) {
     for p in policies {
         let b = view::badge(p);
         let observed = if view::is_suppressed(r, p) {
-            view::suppressed(r.options.min_group_size)
+            escape(&view::suppressed(r.options.min_group_size))
         } else {
             with_ci(
                 view::observed(p),
@@ -215,15 +216,20 @@ fn attribute_table(out: &mut String, a: &AttributeReport, k: u64) {
     out.push_str("---:|\n");
     for g in &a.groups {
         let is_ref = a.reference.as_deref() == Some(g.value.as_str());
+        // A suppressed group's exact size is not shown either: only that it is below k.
+        let count = if g.insufficient_data {
+            format!("&lt; {k}")
+        } else {
+            g.count.to_string()
+        };
         let _ = write!(
             out,
-            "| {}{} | {} |",
+            "| {}{} | {count} |",
             escape(&g.value),
             if is_ref { " (reference)" } else { "" },
-            g.count
         );
         if g.insufficient_data {
-            let _ = write!(out, " {} |", view::suppressed(k));
+            let _ = write!(out, " {} |", escape(&view::suppressed(k)));
             for _ in KEY_METRICS {
                 out.push_str(" |");
             }
@@ -254,7 +260,7 @@ mod tests {
     fn escaping_keeps_text_inert_and_intact() {
         assert_eq!(
             escape("<script>alert(1)</script>"),
-            "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
         );
         assert_eq!(escape("|a|b|"), "\\|a\\|b\\|");
         assert_eq!(escape("]]>"), "\\]\\]&gt;");

@@ -8,6 +8,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{clip, label_width, marker, series_style, svg, text_style, BAND, INK, WIDTH};
 use crate::error::Result;
 
+/// Tick values of the ratio axis.
+const TICKS: [f64; 13] = [
+    0.05, 0.1, 0.2, 0.25, 0.5, 0.8, 1.0, 1.25, 2.0, 4.0, 5.0, 10.0, 20.0,
+];
+
 /// The ratios of one metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DisparitySeries {
@@ -58,20 +63,34 @@ pub fn disparity(chart: &DisparityChart) -> Result<String> {
         let mut c = ChartBuilder::on(root)
             .caption(&chart.title, text_style(15))
             .margin(8)
-            .margin_right(24)
+            .margin_right(150)
             .x_label_area_size(34)
             .y_label_area_size(left)
             .build_cartesian_2d((x_lo..x_hi).log_scale(), 0f64..n as f64)?;
         c.configure_mesh()
             .disable_y_mesh()
             .y_labels(0)
-            .x_labels(8)
-            .x_label_formatter(&|x| format!("{x:.2}"))
+            .x_labels(0)
+            .x_label_formatter(&|_| String::new())
+            .disable_x_mesh()
             .x_desc("ratio to the reference group (log scale)")
             .axis_desc_style(text_style(12))
             .label_style(text_style(11))
             .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
             .draw()?;
+        // Ticks drawn by hand: plotters' log-scale ticks are too sparse on a narrow range.
+        for t in TICKS.iter().copied().filter(|t| *t >= x_lo && *t <= x_hi) {
+            c.draw_series(std::iter::once(PathElement::new(
+                vec![(t, 0.0), (t, n as f64)],
+                RGBColor(0xE4, 0xE4, 0xE4).stroke_width(1),
+            )))?;
+            let (px, py) = c.backend_coord(&(t, 0.0));
+            root.draw(&Text::new(
+                format!("{t}"),
+                (px, py + 6),
+                text_style(11).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
         let (b_lo, b_hi) = chart.band;
         c.draw_series(std::iter::once(Rectangle::new(
             [(b_lo, 0.0), (b_hi, n as f64)],
@@ -99,7 +118,7 @@ pub fn disparity(chart: &DisparityChart) -> Result<String> {
                 .collect();
             c.draw_series(points.iter().map(|p| marker(*p, shape, color, 5)))?
                 .label(s.metric.clone())
-                .legend(move |(x, y)| marker((x + 7, y), shape, color, 5));
+                .legend(move |(x, y)| marker((x + 4, y), shape, color, 5));
         }
         for (g, label) in chart.groups.iter().enumerate() {
             let (lx, ly) = c.backend_coord(&(x_lo, (n - 1 - g) as f64 + 0.5));
@@ -110,7 +129,7 @@ pub fn disparity(chart: &DisparityChart) -> Result<String> {
             ))?;
         }
         c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::Coordinate(WIDTH as i32 - 140, 40))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(0xBB, 0xBB, 0xBB))
             .label_font(text_style(11))
