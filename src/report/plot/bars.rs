@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{clip, label_width, svg, text_style, BAND, INK, PALETTE, WIDTH};
+use super::{clip, label_width, legend, svg, text_style, Icon, BAND, INK, PALETTE, WIDTH};
 use crate::error::Result;
 
 /// One bar.
@@ -38,7 +38,7 @@ pub struct BarChart {
 /// ("allowed range …") so a reader (and a test) can find it.
 pub fn metric_bars(chart: &BarChart) -> Result<String> {
     let n = chart.bars.len().max(1);
-    let height = 70 + 26 * n as u32;
+    let height = 84 + 26 * n as u32;
     let left = label_width(
         chart
             .bars
@@ -64,6 +64,7 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
         let mut c = ChartBuilder::on(root)
             .caption(&chart.title, text_style(15))
             .margin(8)
+            .margin_top(14)
             .margin_right(24)
             .x_label_area_size(34)
             .y_label_area_size(left)
@@ -82,9 +83,7 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
             c.draw_series(std::iter::once(Rectangle::new(
                 [(lo, 0.0), (hi, n as f64)],
                 BAND.mix(0.15).filled(),
-            )))?
-            .label(format!("allowed range {}", band_text(chart.band)))
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BAND.mix(0.3).filled()));
+            )))?;
             for edge in [lo, hi] {
                 if edge > 0.0 && edge < x_max {
                     c.draw_series(std::iter::once(PathElement::new(
@@ -129,12 +128,9 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
             ))?;
         }
         if chart.band.is_some() {
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(0xBB, 0xBB, 0xBB))
-                .label_font(text_style(11))
-                .draw()?;
+            let label = format!("allowed range {}", band_text(chart.band));
+            let x = WIDTH as i32 - 8 - (label.chars().count() as i32 * 6 + 34);
+            legend(root, (x, 4), &[(label, Icon::Swatch(BAND))])?;
         }
         Ok(())
     })

@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::{marker, series_style, svg, text_style, INK, WIDTH};
+use super::{legend, marker, series_style, svg, text_style, Icon, INK, WIDTH};
 use crate::error::Result;
 
 /// One group's curve.
@@ -32,7 +32,7 @@ fn unit_square(
     x_desc: &str,
     y_desc: &str,
     y_max: f64,
-    diagonal: bool,
+    diagonal: Option<&str>,
     curves: &[Curve],
     markers: bool,
 ) -> Result<String> {
@@ -53,38 +53,31 @@ fn unit_square(
             .label_style(text_style(11))
             .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
             .draw()?;
-        if diagonal {
+        let mut entries = Vec::new();
+        if let Some(diagonal_label) = diagonal {
             c.draw_series(DashedLineSeries::new(
                 [(0.0, 0.0), (1.0, y_max.min(1.0))],
                 6,
                 4,
                 INK.mix(0.6).stroke_width(1),
-            ))?
-            .label("ideal")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], INK.mix(0.6)));
+            ))?;
+            entries.push((diagonal_label.to_string(), Icon::Dashed(INK)));
         }
         for (i, curve) in curves.iter().enumerate() {
             let (color, shape) = series_style(i);
             c.draw_series(LineSeries::new(
                 curve.points.iter().copied(),
                 color.stroke_width(2),
-            ))?
-            .label(super::clip(&curve.label, 26))
-            .legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (14, 0)], color.stroke_width(2))
-                    + marker((7, 0), shape, color, 4)
-            });
+            ))?;
+            entries.push((
+                super::clip(&curve.label, 26),
+                Icon::Series(color, shape, true),
+            ));
             if markers {
                 c.draw_series(curve.points.iter().map(|p| marker(*p, shape, color, 4)))?;
             }
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::Coordinate(WIDTH as i32 - 190, 40))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xBB, 0xBB, 0xBB))
-            .label_font(text_style(11))
-            .draw()?;
+        legend(root, (WIDTH as i32 - 196, 40), &entries)?;
         Ok(())
     })
 }
@@ -97,7 +90,7 @@ pub fn reliability(title: &str, curves: &[Curve]) -> Result<String> {
         "mean score in bin",
         "observed rate of label 1",
         1.0,
-        true,
+        Some("perfect calibration"),
         curves,
         true,
     )
@@ -110,7 +103,7 @@ pub fn roc(title: &str, curves: &[Curve]) -> Result<String> {
         "false positive rate",
         "true positive rate",
         1.0,
-        true,
+        Some("chance"),
         curves,
         false,
     )
@@ -150,7 +143,7 @@ pub fn score_distribution(title: &str, groups: &[Histogram]) -> Result<String> {
         "score",
         "share of the group's rows",
         y_max.max(0.05),
-        false,
+        None,
         &curves,
         true,
     )
@@ -176,7 +169,9 @@ mod tests {
     #[test]
     fn one_line_per_group_and_a_legend() {
         let svg = reliability("reliability by sex", &curves()).unwrap();
-        assert!(svg.contains("female") && svg.contains("male") && svg.contains("ideal"));
+        assert!(
+            svg.contains("female") && svg.contains("male") && svg.contains("perfect calibration")
+        );
         assert!(svg.contains("stroke=\"#0072B2\"") && svg.contains("stroke=\"#E69F00\""));
         // Markers: 3 per group, plus one per legend entry.
         assert_eq!(svg.matches("<polygon").count(), 2 * 3 + 2);

@@ -5,7 +5,9 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{clip, label_width, marker, series_style, svg, text_style, BAND, INK, WIDTH};
+use super::{
+    clip, label_width, legend, marker, series_style, svg, text_style, Icon, BAND, INK, WIDTH,
+};
 use crate::error::Result;
 
 /// Tick values of the ratio axis.
@@ -38,7 +40,8 @@ pub struct DisparityChart {
 /// The chart as SVG.
 pub fn disparity(chart: &DisparityChart) -> Result<String> {
     let n = chart.groups.len().max(1);
-    let height = 96 + 26 * n as u32;
+    // Room for the legend (band + one entry per metric) beside short charts.
+    let height = (96 + 26 * n as u32).max(60 + 18 * (chart.series.len() as u32 + 1) + 40);
     let left = label_width(
         chart
             .groups
@@ -95,9 +98,8 @@ pub fn disparity(chart: &DisparityChart) -> Result<String> {
         c.draw_series(std::iter::once(Rectangle::new(
             [(b_lo, 0.0), (b_hi, n as f64)],
             BAND.mix(0.15).filled(),
-        )))?
-        .label(format!("band [{b_lo}, {b_hi}]"))
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], BAND.mix(0.3).filled()));
+        )))?;
+        let mut entries = vec![(format!("band [{b_lo}, {b_hi}]"), Icon::Swatch(BAND))];
         c.draw_series(std::iter::once(PathElement::new(
             vec![(1.0, 0.0), (1.0, n as f64)],
             INK.stroke_width(1),
@@ -116,9 +118,8 @@ pub fn disparity(chart: &DisparityChart) -> Result<String> {
                         .map(|x| (x.clamp(x_lo, x_hi), (n - 1 - g) as f64 + offset))
                 })
                 .collect();
-            c.draw_series(points.iter().map(|p| marker(*p, shape, color, 5)))?
-                .label(s.metric.clone())
-                .legend(move |(x, y)| marker((x + 4, y), shape, color, 5));
+            c.draw_series(points.iter().map(|p| marker(*p, shape, color, 5)))?;
+            entries.push((clip(&s.metric, 18), Icon::Series(color, shape, false)));
         }
         for (g, label) in chart.groups.iter().enumerate() {
             let (lx, ly) = c.backend_coord(&(x_lo, (n - 1 - g) as f64 + 0.5));
@@ -128,12 +129,7 @@ pub fn disparity(chart: &DisparityChart) -> Result<String> {
                 text_style(12).pos(Pos::new(HPos::Right, VPos::Center)),
             ))?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::Coordinate(WIDTH as i32 - 140, 40))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xBB, 0xBB, 0xBB))
-            .label_font(text_style(11))
-            .draw()?;
+        legend(root, (WIDTH as i32 - 142, 36), &entries)?;
         Ok(())
     })
 }

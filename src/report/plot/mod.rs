@@ -134,6 +134,87 @@ impl<DB: DrawingBackend, C> Drawable<DB> for Marker<C> {
     }
 }
 
+/// The symbol of a legend entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Icon {
+    /// A shaded swatch (a band).
+    Swatch(RGBColor),
+    /// A dashed line (a reference diagonal).
+    Dashed(RGBColor),
+    /// A marker, optionally on a line.
+    Series(RGBColor, Shape, bool),
+}
+
+/// Draw a legend with its top-left corner at `at` (pixels), one entry per 18 px, on a white
+/// box. Drawn by hand on the root area so it can sit outside the plotting area.
+pub(crate) fn legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    at: (i32, i32),
+    entries: &[(String, Icon)],
+) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (x, y) = at;
+    let width = entries
+        .iter()
+        .map(|(l, _)| l.chars().count() as i32 * 6 + 34)
+        .max()
+        .unwrap_or(60);
+    let height = entries.len() as i32 * 18 + 8;
+    root.draw(&Rectangle::new(
+        [(x, y), (x + width, y + height)],
+        WHITE.mix(0.9).filled(),
+    ))?;
+    root.draw(&Rectangle::new(
+        [(x, y), (x + width, y + height)],
+        RGBColor(0xBB, 0xBB, 0xBB).stroke_width(1),
+    ))?;
+    for (i, (label, icon)) in entries.iter().enumerate() {
+        let cy = y + 13 + i as i32 * 18;
+        let (ix, tx) = (x + 6, x + 28);
+        match *icon {
+            Icon::Swatch(c) => {
+                root.draw(&Rectangle::new(
+                    [(ix, cy - 5), (ix + 16, cy + 5)],
+                    c.mix(0.3).filled(),
+                ))?;
+            }
+            Icon::Dashed(c) => {
+                root.draw(&PathElement::new(
+                    vec![(ix, cy), (ix + 6, cy)],
+                    c.stroke_width(1),
+                ))?;
+                root.draw(&PathElement::new(
+                    vec![(ix + 10, cy), (ix + 16, cy)],
+                    c.stroke_width(1),
+                ))?;
+            }
+            Icon::Series(c, shape, line) => {
+                if line {
+                    root.draw(&PathElement::new(
+                        vec![(ix, cy), (ix + 16, cy)],
+                        c.stroke_width(2),
+                    ))?;
+                }
+                root.draw(&marker((ix + 8, cy), shape, c, 4))?;
+            }
+        }
+        root.draw(&Text::new(
+            label.clone(),
+            (tx, cy),
+            text_style(11).pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Left,
+                plotters::style::text_anchor::VPos::Center,
+            )),
+        ))?;
+    }
+    Ok(())
+}
+
 /// Shorten a label to `max` characters with an ellipsis.
 pub(crate) fn clip(label: &str, max: usize) -> String {
     if label.chars().count() <= max {
