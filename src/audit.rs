@@ -91,6 +91,7 @@ pub fn build_report(
             rows_used: total.rows,
             skipped: agg.skipped.clone(),
             sha256,
+            spec: audit.spec_file.clone(),
             columns: ColumnsInfo {
                 label: columns.label.clone(),
                 score: columns.score.clone(),

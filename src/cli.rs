@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 use crate::metrics::calibration::Binning;
 use crate::metrics::catalog::CATALOG;
 use crate::output::write_atomic;
+use crate::report::html::Html;
 use crate::report::json::Json;
+use crate::report::junit::Junit;
+use crate::report::markdown::Markdown;
 use crate::report::terminal::Terminal;
 use crate::report::{Renderer, Status};
 use crate::spec::{AuditSpec, PolicySpec};
@@ -385,18 +388,6 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
     let color = args.color;
     let quiet = args.quiet;
     let audit = apply_flags(spec, args)?.check(&context)?;
-    for (flag, path) in [
-        ("--markdown", &audit.outputs.markdown),
-        ("--html", &audit.outputs.html),
-        ("--junit", &audit.outputs.junit),
-    ] {
-        if path.is_some() {
-            return Err(Error::spec(
-                &context,
-                format!("{flag} is not available in this version yet; use --json"),
-            ));
-        }
-    }
     let report = if !quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner().with_style(
             indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows read ({per_sec})")
@@ -409,11 +400,25 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
     } else {
         crate::audit::run(&audit)?
     };
+    // Render every output before writing any, so a render error leaves no file behind.
     let mut rendered = Vec::new();
-    if let Some(path) = &audit.outputs.json {
-        let mut bytes = Vec::new();
-        Json.render(&report, &mut bytes)?;
-        rendered.push((path.clone(), bytes));
+    let renderers: [(&Option<PathBuf>, Box<dyn Renderer>); 4] = [
+        (&audit.outputs.json, Box::new(Json)),
+        (&audit.outputs.markdown, Box::new(Markdown)),
+        (
+            &audit.outputs.html,
+            Box::new(Html {
+                generated_at: Some(crate::provenance::run_time()),
+            }),
+        ),
+        (&audit.outputs.junit, Box::new(Junit)),
+    ];
+    for (path, renderer) in renderers {
+        if let Some(path) = path {
+            let mut bytes = Vec::new();
+            renderer.render(&report, &mut bytes)?;
+            rendered.push((path.clone(), bytes));
+        }
     }
     for (path, bytes) in &rendered {
         write_atomic(path, bytes)?;

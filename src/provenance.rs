@@ -1,4 +1,5 @@
-//! Provenance: what makes a finding reproducible (hash of the input).
+//! Provenance: what makes a finding reproducible (hashes of the input and the spec, the time
+//! of the run).
 
 use std::io::Read;
 
@@ -27,13 +28,11 @@ pub fn sha256_of(source: &Source) -> Result<Option<String>> {
     Ok(Some(hex(&hasher.finalize())))
 }
 
-/// Environment variable that, when set, leaves run-specific fields (the git state) out of
-/// reports, so sample reports can be compared byte for byte across commits.
-pub const REPRODUCIBLE_ENV: &str = "FAIRAUDIT_REPRODUCIBLE";
-
-/// True unless [`REPRODUCIBLE_ENV`] is set.
+/// True unless `SOURCE_DATE_EPOCH` is set. That variable (the reproducible-builds convention)
+/// asks for reproducible output: the run's time is pinned to it (see [`run_time`]) and the
+/// run-specific git state is left out of the report, so sample reports compare byte for byte.
 pub fn run_specific() -> bool {
-    std::env::var_os(REPRODUCIBLE_ENV).is_none()
+    std::env::var_os("SOURCE_DATE_EPOCH").is_none()
 }
 
 /// The git commit of `dir` and whether tracked files changed; `None` outside a git checkout or
@@ -56,6 +55,44 @@ pub fn git_info(dir: &std::path::Path) -> Option<crate::report::GitInfo> {
     Some(crate::report::GitInfo { commit, dirty })
 }
 
+/// The time of the run, UTC, ISO 8601 (`2026-01-31T12:00:00Z`). It is run-specific, so it
+/// appears only in the HTML report, never in the JSON. `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) replaces the clock, so sample reports stay
+/// byte-stable.
+pub fn run_time() -> String {
+    match std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
+        Some(secs) => format!("{} (SOURCE_DATE_EPOCH)", utc(secs)),
+        None => utc(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)),
+    }
+}
+
+/// Seconds since 1970-01-01 as an ISO 8601 UTC timestamp (proleptic Gregorian calendar;
+/// Howard Hinnant's `civil_from_days`).
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// SHA-256 of a byte string, hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -68,6 +105,13 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_utc_iso_8601() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_767_225_599), "2025-12-31T23:59:59Z");
+    }
 
     #[test]
     fn known_digest() {

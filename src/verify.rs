@@ -58,16 +58,19 @@ pub fn verify(path: &Path) -> Result<Verification> {
     let mut recorded = recorded;
     for report in [&mut recorded, &mut rerun] {
         if let Some(p) = report.get_mut("provenance").and_then(Json::as_object_mut) {
-            // Run-specific, and the spec file is judged by its recorded hash below.
+            // Run-specific.
             p.remove("git");
-            p.remove("spec_path");
-            p.remove("spec_sha256");
+        }
+        // The re-run uses the recorded options, not the spec file, which is judged by its
+        // recorded hash below.
+        if let Some(i) = report.get_mut("input").and_then(Json::as_object_mut) {
+            i.remove("spec");
         }
     }
     let mut notes = Vec::new();
     if let (Some(spec_path), Some(sha)) = (
-        recorded_spec(&bytes, "spec_path"),
-        recorded_spec(&bytes, "spec_sha256"),
+        recorded_spec(&bytes, "path"),
+        recorded_spec(&bytes, "sha256"),
     ) {
         match std::fs::read(&spec_path) {
             Ok(b) if crate::provenance::sha256_bytes(&b) != sha => notes.push(format!(
@@ -101,7 +104,7 @@ pub fn verify(path: &Path) -> Result<Verification> {
 
 fn recorded_spec(bytes: &[u8], key: &str) -> Option<String> {
     let json: Json = serde_json::from_slice(bytes).ok()?;
-    json["provenance"][key].as_str().map(String::from)
+    json["input"]["spec"][key].as_str().map(String::from)
 }
 
 /// The JSON path of the first difference between two values.

@@ -110,6 +110,71 @@ pub const CATALOG: &[MetricInfo] = &[
     m("coefficient_of_variation", Overall, "√(2·GE(2))", "", "coefficient_of_variation", ""),
 ];
 
+/// A metric in plain language, for human-readable reports: what it measures and whom a gap
+/// between groups harms. Single source for every report that explains metrics.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Explanation {
+    /// JSON key.
+    pub key: &'static str,
+    /// What the number measures, in plain words.
+    pub measures: &'static str,
+    /// Who is harmed when groups differ on it.
+    pub harm: &'static str,
+}
+
+const fn x(key: &'static str, measures: &'static str, harm: &'static str) -> Explanation {
+    Explanation {
+        key,
+        measures,
+        harm,
+    }
+}
+
+/// Plain-language explanations, by key.
+pub const EXPLANATIONS: &[Explanation] = &[
+    x("selection_rate", "The share of the group the model selects (predicts positive), whatever the true outcome.", "A group selected less often gets fewer of the benefits (loans, interviews) or, if selection is a penalty (fraud flags), more of the burden; a low ratio is disparate impact."),
+    x("base_rate", "The share of the group whose true outcome is positive. It describes the data, not the model.", "Not a harm in itself; differing base rates explain why demographic parity and error-rate parity cannot both hold."),
+    x("ppr", "The group's share of all positive predictions made for the attribute.", "A group with a small share of selections relative to its size is under-served."),
+    x("tpr", "Of the people who truly are positive, the share the model finds (recall).", "A group with a lower TPR has more qualified people wrongly turned down: equal-opportunity harm."),
+    x("fnr", "Of the people who truly are positive, the share the model misses.", "A higher miss rate means qualified members of the group are denied more often."),
+    x("fpr", "Of the people who truly are negative, the share the model wrongly flags positive.", "A group with a higher FPR is wrongly flagged (or wrongly approved) more often; when positive means risk, it bears more false accusations."),
+    x("tnr", "Of the people who truly are negative, the share the model correctly clears (specificity).", "A lower TNR means more of the group's negatives are wrongly flagged."),
+    x("precision", "Of the people the model selects, the share who truly are positive (PPV).", "Lower precision for a group means its selections are less often right: its members' positive predictions deserve less trust (predictive parity)."),
+    x("fdr", "Of the people the model selects, the share who are not truly positive.", "A higher false discovery rate means more of the group's selected members were selected wrongly."),
+    x("npv", "Of the people the model rejects, the share who truly are negative.", "A lower NPV means the group's rejections more often hide real positives."),
+    x("for", "Of the people the model rejects, the share who truly are positive (false omission rate).", "A higher false omission rate means more of the group's qualified members are among those turned away."),
+    x("accuracy", "The share of the group the model classifies correctly.", "A group with lower accuracy receives a worse model overall."),
+    x("error_rate", "The share of the group the model classifies wrongly (1 − accuracy).", "A group with a higher error rate receives a worse model overall."),
+    x("balanced_accuracy", "The mean of TPR and TNR: accuracy that is not dominated by the majority class.", "A gap means one group gets a worse model even after accounting for different base rates."),
+    x("f1", "The harmonic mean of precision and recall.", "A lower F1 means the model finds the group's positives less well or less precisely."),
+    x("mean_score", "The average model score in the group.", "Differing mean scores are expected when base rates differ; compare with base_rate."),
+    x("brier", "Mean squared difference between score and outcome (lower is better).", "A higher Brier score means the group's scores are less accurate probabilities."),
+    x("log_loss", "Mean negative log-likelihood of the outcomes under the scores (lower is better).", "A higher log loss means the model is more confidently wrong about the group."),
+    x("ece", "Expected calibration error: the average gap, over score bins, between the score and the observed rate.", "A badly calibrated group's scores do not mean what they say: a 70% score may be a 50% risk, misleading every decision made on it."),
+    x("mce", "Maximum calibration error: the largest gap between score and observed rate over the score bins.", "A large MCE means some score range is badly wrong for the group."),
+    x("auc", "The probability that a random positive of the group scores above a random negative (ranking quality).", "A lower AUC means the model ranks the group's members less well, whatever the threshold."),
+    x("demographic_parity_ratio", "The lowest group selection rate divided by the highest (the four-fifths rule's quantity).", "Below 0.8 the least-selected group is selected at under four fifths of the most-selected group's rate: adverse impact."),
+    x("demographic_parity_difference", "The highest group selection rate minus the lowest.", "A large gap means selection depends on group membership."),
+    x("equal_opportunity_difference", "The highest group TPR minus the lowest.", "Qualified members of the worst-off group are turned down more often."),
+    x("equal_opportunity_ratio", "The lowest group TPR divided by the highest.", "Qualified members of the worst-off group are turned down more often."),
+    x("equalized_odds_difference", "The larger of the TPR gap and the FPR gap between groups.", "Some group gets either more missed positives or more false alarms than another."),
+    x("equalized_odds_ratio", "The smaller of the TPR ratio and the FPR ratio between groups.", "Some group gets either more missed positives or more false alarms than another."),
+    x("between_all_groups_theil_index", "Inequality of the benefit ŷ − y + 1 between group means (0 = equal).", "A larger index means benefits are distributed less equally between groups."),
+    x("theil_index", "Inequality of the benefit ŷ − y + 1 across all individuals (0 = equal).", "A larger index means benefits are distributed less equally between people."),
+    x("ratio", "The group's value divided by the reference group's value (1 = parity).", "Far from 1 in the harmful direction of the metric: the group is worse off than the reference."),
+    x("difference", "The group's value minus the reference group's value (0 = parity).", "Far from 0 in the harmful direction of the metric: the group is worse off than the reference."),
+];
+
+/// The explanation of a key, if the catalogue has one.
+pub fn explain(key: &str) -> Option<&'static Explanation> {
+    EXPLANATIONS.iter().find(|e| e.key == key)
+}
+
+/// The catalogue entry of a key, if any.
+pub fn info(key: &str) -> Option<&'static MetricInfo> {
+    CATALOG.iter().find(|i| i.key == key)
+}
+
 /// The per-group metric keys (rates, then score metrics).
 pub fn group_metric_keys() -> impl Iterator<Item = &'static str> {
     RATE_METRICS.into_iter().chain(SCORE_METRICS)
@@ -206,6 +271,14 @@ mod tests {
         );
         assert!(resolve("selection_rate.bogus").is_err());
         assert!(resolve("nonsense").is_err());
+    }
+
+    #[test]
+    fn every_rate_metric_is_explained() {
+        // Score metrics added later fall back to their definition in reports.
+        for key in RATE_METRICS.into_iter().chain(["ece", "auc", "brier"]) {
+            assert!(explain(key).is_some(), "{key} has no explanation");
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The audit's result model ([`AuditReport`]) and its renderers.
 //!
 //! One model, many renderers (the hyperfine/ruff pattern): [`json`] is `serde_json` of the
-//! model, [`terminal`] a human summary. Renderers never compute a metric.
+//! model, [`terminal`] a human summary, [`markdown`] a pull-request comment, [`junit`] one test
+//! case per policy result, [`html`] a self-contained document with [`plot`]s. Renderers never
+//! compute a metric.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,8 +15,13 @@ use crate::input::Format;
 use crate::metrics::disparity::Disparity;
 use crate::metrics::Metrics;
 
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod plot;
 pub mod terminal;
+pub mod view;
 
 /// Version of the JSON schema written by this tool (CONTRACT.md §5).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -53,13 +60,10 @@ pub struct AuditReport {
     pub provenance: Provenance,
 }
 
-/// The audit record: what makes the result reproducible (`fairaudit verify`).
+/// The audit record: what makes the result reproducible (`fairaudit verify`), besides the
+/// input's and the spec file's SHA-256 in `input`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Provenance {
-    /// The spec file, if one was used.
-    pub spec_path: Option<String>,
-    /// SHA-256 of the spec file's bytes.
-    pub spec_sha256: Option<String>,
     /// The effective settings (spec file with flags applied): `fairaudit verify` re-runs them.
     /// Relative paths are relative to the directory the audit ran in.
     pub options: serde_json::Value,
@@ -121,8 +125,20 @@ pub struct InputInfo {
     pub skipped: BTreeMap<String, u64>,
     /// SHA-256 of the input file's bytes; null for standard input.
     pub sha256: Option<String>,
+    /// The spec file the audit ran from, if any (absent for a flags-only run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecInfo>,
     /// The columns used.
     pub columns: ColumnsInfo,
+}
+
+/// Provenance of the audit spec file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SpecInfo {
+    /// Path as given on the command line.
+    pub path: String,
+    /// SHA-256 of the spec file's bytes, hex.
+    pub sha256: String,
 }
 
 /// The columns an audit read.

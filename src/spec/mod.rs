@@ -190,7 +190,9 @@ pub struct Audit {
     pub outputs: OutputsSpec,
     /// A baseline report for change policies.
     pub baseline: Option<PathBuf>,
-    /// The audit record (spec file, its hash, the effective options); git is added at run time.
+    /// The spec file and its SHA-256, when the audit came from one.
+    pub spec_file: Option<crate::report::SpecInfo>,
+    /// The audit record (the effective options); git is added at run time.
     pub record: crate::report::Provenance,
 }
 
@@ -235,9 +237,14 @@ impl AuditSpec {
     /// Validate into an [`Audit`]. `context` names the source of the settings in messages.
     pub fn check(self, context: &str) -> Result<Audit> {
         let bad = |msg: String| Error::spec(context, msg);
+        let spec_file = self
+            .source
+            .as_ref()
+            .map(|(path, sha256)| crate::report::SpecInfo {
+                path: path.display().to_string(),
+                sha256: sha256.clone(),
+            });
         let record = crate::report::Provenance {
-            spec_path: self.source.as_ref().map(|(p, _)| p.display().to_string()),
-            spec_sha256: self.source.as_ref().map(|(_, h)| h.clone()),
             // Where reports are written does not shape the result, so it is not recorded.
             options: serde_json::to_value(AuditSpec {
                 outputs: OutputsSpec::default(),
@@ -320,6 +327,7 @@ impl AuditSpec {
             policies,
             outputs: self.outputs,
             baseline: self.audit.baseline,
+            spec_file,
             record,
         })
     }

@@ -1,9 +1,12 @@
 //! Integration tests: one binary, one module per concern.
 
+mod browser;
 mod calibration;
 mod cli;
 mod demo;
 mod gating;
 mod golden;
 mod properties;
+mod report;
+mod sample;
 mod util;

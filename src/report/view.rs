@@ -1,0 +1,215 @@
+//! Presentation helpers shared by the human-readable renderers (Markdown, JUnit, HTML):
+//! number formatting, status labels, where a policy result applies, small-cell suppression
+//! and look-ups into the model. Nothing here computes a metric; it only selects and formats
+//! values the model already holds.
+
+use super::{AttributeReport, AuditReport, GroupReport, PolicyResult, PolicyStatus};
+use crate::metrics::disparity::Disparity;
+use crate::metrics::Value;
+
+/// Per-group metrics shown in the compact tables: (metric key, short header).
+pub const KEY_METRICS: [(&str, &str); 6] = [
+    ("selection_rate", "sel. rate"),
+    ("base_rate", "base rate"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("precision", "precision"),
+    ("accuracy", "accuracy"),
+];
+
+/// Between-group summaries shown under each attribute.
+pub const KEY_SUMMARIES: [&str; 4] = [
+    "demographic_parity_ratio",
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+];
+
+/// A number in a table cell: three decimals.
+pub fn num(x: f64) -> String {
+    format!("{x:.3}")
+}
+
+/// A metric value in a table cell: three decimals, `–` when undefined.
+pub fn cell(v: Option<&Value>) -> String {
+    v.and_then(|v| v.value).map_or("–".to_string(), num)
+}
+
+/// A confidence interval `[lo, hi]` with three decimals, when the value carries one.
+pub fn ci(v: Option<&Value>) -> Option<String> {
+    v.and_then(|v| v.ci)
+        .map(|[lo, hi]| format!("[{}, {}]", num(lo), num(hi)))
+}
+
+/// A policy's observed value: up to six decimals, every digit when the rounded value would
+/// look equal to the bound (0.1 vs `<= 0.1`), `–` when undefined.
+pub fn observed(p: &PolicyResult) -> String {
+    p.observed.map_or("–".to_string(), |x| {
+        let s = format!("{x:.6}");
+        let short = s.trim_end_matches('0').trim_end_matches('.').to_string();
+        if p.bound.contains(short.as_str()) {
+            x.to_string()
+        } else {
+            short
+        }
+    })
+}
+
+/// Where a policy result applies: `sex`, `sex = female`, or `all rows`.
+pub fn scope(p: &PolicyResult) -> String {
+    match (&p.attribute, &p.group) {
+        (Some(a), Some(g)) => format!("{a} = {g}"),
+        (Some(a), None) => a.clone(),
+        (None, Some(g)) => g.clone(),
+        (None, None) => "all rows".into(),
+    }
+}
+
+/// A status as a word and an icon, so that meaning never rests on colour alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Badge {
+    /// Upper-case label, e.g. `FAIL`.
+    pub label: &'static str,
+    /// A symbol repeating the label.
+    pub icon: &'static str,
+    /// CSS class / machine name: `pass`, `fail`, `warn`.
+    pub class: &'static str,
+}
+
+/// The badge of a policy result.
+pub fn badge(p: &PolicyResult) -> Badge {
+    match (p.status, p.fails_gate()) {
+        (PolicyStatus::Pass, _) => Badge {
+            label: "PASS",
+            icon: "✔",
+            class: "pass",
+        },
+        (PolicyStatus::Fail, _) => Badge {
+            label: "FAIL",
+            icon: "✘",
+            class: "fail",
+        },
+        (PolicyStatus::InsufficientData, true) => Badge {
+            label: "INSUFFICIENT DATA (fails)",
+            icon: "✘",
+            class: "fail",
+        },
+        (PolicyStatus::InsufficientData, false) => Badge {
+            label: "INSUFFICIENT DATA (warn)",
+            icon: "⚠",
+            class: "warn",
+        },
+    }
+}
+
+/// The badge of the whole audit.
+pub fn verdict_badge(r: &AuditReport) -> Badge {
+    match r.status {
+        super::Status::Pass => Badge {
+            label: "PASS",
+            icon: "✔",
+            class: "pass",
+        },
+        super::Status::Fail => Badge {
+            label: "FAIL",
+            icon: "✘",
+            class: "fail",
+        },
+    }
+}
+
+/// The text shown instead of a suppressed group's metrics.
+pub fn suppressed(k: u64) -> String {
+    format!("suppressed (n < {k})")
+}
+
+/// The attribute a policy result names.
+pub fn attribute_of<'a>(r: &'a AuditReport, p: &PolicyResult) -> Option<&'a AttributeReport> {
+    let name = p.attribute.as_deref()?;
+    r.attributes.iter().find(|a| a.name == name)
+}
+
+/// The group a policy result names.
+pub fn group_of<'a>(r: &'a AuditReport, p: &PolicyResult) -> Option<&'a GroupReport> {
+    let group = p.group.as_deref()?;
+    attribute_of(r, p)?.groups.iter().find(|g| g.value == group)
+}
+
+/// True when a policy result is about a group too small to show (its numbers stay hidden).
+pub fn is_suppressed(r: &AuditReport, p: &PolicyResult) -> bool {
+    group_of(r, p).is_some_and(|g| g.insufficient_data)
+}
+
+/// The model's value behind a policy result (for its CI), when there is one.
+pub fn policy_value<'a>(r: &'a AuditReport, p: &PolicyResult) -> Option<&'a Value> {
+    if p.attribute.is_none() {
+        return r.overall.metrics.get(&p.metric);
+    }
+    if let Some(g) = group_of(r, p) {
+        if let Some(v) = g.metrics.get(&p.metric) {
+            return Some(v);
+        }
+        if let Some((metric, part)) = p.metric.split_once('.') {
+            return match g.disparities.get(metric) {
+                Some(Disparity::Pair(pair)) if part == "ratio" => Some(&pair.ratio),
+                Some(Disparity::Pair(pair)) if part == "difference" => Some(&pair.difference),
+                _ => None,
+            };
+        }
+        return match g.disparities.get(&p.metric) {
+            Some(Disparity::Single(v)) => Some(v),
+            _ => None,
+        };
+    }
+    attribute_of(r, p)?.summary.get(&p.metric)
+}
+
+/// The ratio against the reference for metric `key` of a group.
+pub fn ratio<'a>(g: &'a GroupReport, key: &str) -> Option<&'a Value> {
+    match g.disparities.get(key) {
+        Some(Disparity::Pair(p)) => Some(&p.ratio),
+        _ => None,
+    }
+}
+
+/// A policy bound as a closed range of allowed values: `>= 0.8` is `(Some(0.8), None)`,
+/// `in [0.8, 1.25]` is `(Some(0.8), Some(1.25))`. `None` when the text is not a bound.
+pub fn bound_range(bound: &str) -> Option<(Option<f64>, Option<f64>)> {
+    let b = bound.trim();
+    if let Some(rest) = b.strip_prefix("in") {
+        let inner = rest.trim().strip_prefix('[')?.strip_suffix(']')?;
+        let (lo, hi) = inner.split_once(',')?;
+        return Some((lo.trim().parse().ok(), hi.trim().parse().ok()));
+    }
+    for (op, lower) in [(">=", true), ("<=", false), (">", true), ("<", false)] {
+        if let Some(rest) = b.strip_prefix(op) {
+            let x: f64 = rest.trim().parse().ok()?;
+            return Some(if lower {
+                (Some(x), None)
+            } else {
+                (None, Some(x))
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_parse_to_ranges() {
+        assert_eq!(bound_range(">= 0.8"), Some((Some(0.8), None)));
+        assert_eq!(bound_range("< 0.1"), Some((None, Some(0.1))));
+        assert_eq!(bound_range("in [0.8, 1.25]"), Some((Some(0.8), Some(1.25))));
+        assert_eq!(bound_range("nonsense"), None);
+    }
+
+    #[test]
+    fn numbers_format_for_tables() {
+        assert_eq!(cell(None), "–");
+        assert_eq!(cell(Some(&Value::defined(0.12345))), "0.123");
+        assert_eq!(cell(Some(&Value::undefined("no positives"))), "–");
+    }
+}
