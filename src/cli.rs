@@ -39,6 +39,11 @@ pub enum Command {
     /// List every metric key with its definition and peer names.
     #[command(after_help = "Examples:\n  fairaudit metrics\n  fairaudit metrics --json")]
     Metrics(MetricsArgs),
+    /// Explain a metric: definition, formula, the harm a gap signals, peer names.
+    #[command(
+        after_help = "Examples:\n  fairaudit explain demographic_parity_ratio\n  fairaudit explain fpr.ratio\n  fairaudit explain ece_difference"
+    )]
+    Explain(ExplainArgs),
     /// Inspect a predictions file and write a commented starter spec into audits/.
     #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
@@ -121,6 +126,13 @@ pub struct InitArgs {
     /// Overwrite an existing spec.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `fairaudit explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A metric name as in policies: `tpr`, `fpr.ratio`, `demographic_parity_ratio`, …
+    pub metric: String,
 }
 
 /// `fairaudit completions`.
@@ -275,6 +287,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Compare(args) => compare(args),
         Command::Init(args) => init(args),
+        Command::Explain(args) => {
+            let text = crate::metrics::catalog::describe(&args.metric)
+                .map_err(|msg| Error::spec("fairaudit explain", msg))?;
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            Ok(Outcome::Pass)
+        }
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -161,6 +161,19 @@ pub const EXPLANATIONS: &[Explanation] = &[
     x("equalized_odds_ratio", "The smaller of the TPR ratio and the FPR ratio between groups.", "Some group gets either more missed positives or more false alarms than another."),
     x("between_all_groups_theil_index", "Inequality of the benefit ŷ − y + 1 between group means (0 = equal).", "A larger index means benefits are distributed less equally between groups."),
     x("theil_index", "Inequality of the benefit ŷ − y + 1 across all individuals (0 = equal).", "A larger index means benefits are distributed less equally between people."),
+    x("bpsn_auc", "How well the score ranks other groups' positives above this group's negatives (0.5 = chance, 1 = perfect).", "A low value means this group's negatives get scores like other groups' positives: more false alarms for this group at any threshold."),
+    x("bnsp_auc", "How well the score ranks this group's positives above other groups' negatives.", "A low value means this group's positives get scores like other groups' negatives: more missed positives for this group at any threshold."),
+    x("calibration_intercept", "Calibration-in-the-large: the shift α on the log-odds scale that best fits the outcomes (0 = calibrated on average).", "Above 0 the score under-states this group's risk, below 0 it over-states it: decisions at one threshold treat the group unlike others."),
+    x("calibration_slope", "The slope β₁ of the outcomes' log-odds on the score's log-odds (1 = calibrated spread).", "Below 1 the scores are too extreme for this group, above 1 too timid: its high and low scores mean something else than for others."),
+    x("average_odds_difference", "The mean of the FPR and TPR differences against the reference group (signed).", "A group with more false alarms and more misses than the reference is worse off on both errors."),
+    x("average_abs_odds_difference", "The mean of the absolute FPR and TPR differences against the reference group.", "Any gap in either error rate, in either direction, means the groups' errors differ."),
+    x("equalized_odds_difference_vs_reference", "The larger absolute gap, FPR or TPR, against the reference group (AIF360's equalized odds difference).", "The group gets either more false alarms or more missed positives than the reference."),
+    x("equalized_odds_difference_mean", "The mean of the TPR and FPR ranges between groups.", "Error rates differ between groups on average over both kinds of error."),
+    x("equalized_odds_ratio_mean", "The mean of the TPR and FPR ratios between groups.", "Error rates differ between groups on average over both kinds of error."),
+    x("between_all_groups_generalized_entropy_index", "Generalized entropy (α = 2) of the benefit ŷ − y + 1 between group means.", "A larger index means benefits are distributed less equally between groups."),
+    x("between_all_groups_coefficient_of_variation", "Coefficient of variation of the benefit ŷ − y + 1 between group means.", "A larger value means benefits are distributed less equally between groups."),
+    x("generalized_entropy_index", "Generalized entropy (α = 2) of the benefit ŷ − y + 1 across all individuals.", "A larger index means benefits are distributed less equally between people."),
+    x("coefficient_of_variation", "Coefficient of variation of the benefit ŷ − y + 1 across all individuals.", "A larger value means benefits are distributed less equally between people."),
     x("ratio", "The group's value divided by the reference group's value (1 = parity).", "Far from 1 in the harmful direction of the metric: the group is worse off than the reference."),
     x("difference", "The group's value minus the reference group's value (0 = parity).", "Far from 0 in the harmful direction of the metric: the group is worse off than the reference."),
 ];
@@ -168,6 +181,74 @@ pub const EXPLANATIONS: &[Explanation] = &[
 /// The explanation of a key, if the catalogue has one.
 pub fn explain(key: &str) -> Option<&'static Explanation> {
     EXPLANATIONS.iter().find(|e| e.key == key)
+}
+
+/// What a metric name means, in plain words: definition, formula, the harm a gap signals, peer
+/// names. Accepts every name a policy accepts (`tpr`, `fpr.ratio`, `ece_difference`, …).
+pub fn describe(name: &str) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let resolved = resolve(name)?;
+    let (base, part) = match &resolved {
+        Resolved::DisparityPair { metric, part } => (metric.as_str(), Some(part.as_str())),
+        Resolved::Summary(s) => AGGREGATES
+            .iter()
+            .find_map(|suffix| {
+                s.strip_suffix(&format!("_{suffix}"))
+                    .filter(|m| info(m).is_some())
+                    .map(|m| (m, Some(*suffix)))
+            })
+            .unwrap_or((s.as_str(), None)),
+        Resolved::Group(m) | Resolved::DisparitySingle(m) | Resolved::Overall(m) => {
+            (m.as_str(), None)
+        }
+    };
+    let mut t = String::new();
+    let _ = writeln!(t, "{name}");
+    if let Some(part) = part {
+        let pattern = match &resolved {
+            Resolved::DisparityPair { .. } => format!("<m>.{part}"),
+            _ => format!("<m>_{part}"),
+        };
+        if let Some(i) = info(&pattern) {
+            let _ = writeln!(
+                t,
+                "  {} of {base}: {}",
+                pattern.replace("<m>", "m"),
+                i.definition
+            );
+        }
+        if let Some(e) = explain(part) {
+            let _ = writeln!(t, "  {}", e.measures);
+        }
+        let _ = writeln!(t, "\n  where m = {base}:");
+    }
+    if let Some(i) = info(base) {
+        let scope = format!("{:?}", i.scope).to_lowercase();
+        let _ = writeln!(t, "  definition: {} ({scope} metric)", i.definition);
+        let peers: Vec<String> = [
+            ("Fairlearn", i.fairlearn),
+            ("AIF360", i.aif360),
+            ("Aequitas", i.aequitas),
+        ]
+        .iter()
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(tk, n)| format!("{tk} {n}"))
+        .collect();
+        if let Some(e) = explain(base) {
+            let _ = writeln!(t, "  measures:   {}", e.measures);
+            let _ = writeln!(t, "  a gap:      {}", e.harm);
+        }
+        let _ = writeln!(
+            t,
+            "  peers:      {}",
+            if peers.is_empty() {
+                "none".to_string()
+            } else {
+                peers.join("; ")
+            }
+        );
+    }
+    Ok(t)
 }
 
 /// The catalogue entry of a key, if any.
@@ -279,6 +360,33 @@ mod tests {
         for key in RATE_METRICS.into_iter().chain(["ece", "auc", "brier"]) {
             assert!(explain(key).is_some(), "{key} has no explanation");
         }
+    }
+
+    #[test]
+    fn every_concrete_metric_has_a_plain_language_explanation() {
+        for i in CATALOG.iter().filter(|i| !i.key.starts_with('<')) {
+            assert!(explain(i.key).is_some(), "{} has no explanation", i.key);
+        }
+    }
+
+    #[test]
+    fn describe_covers_every_policy_name_form() {
+        let t = describe("tpr").unwrap();
+        assert!(t.contains("TP/(TP+FN)") && t.contains("qualified"), "{t}");
+        let t = describe("selection_rate.ratio").unwrap();
+        assert!(
+            t.contains("m_g / m_r") && t.contains("where m = selection_rate"),
+            "{t}"
+        );
+        let t = describe("ece_difference").unwrap();
+        assert!(
+            t.contains("max_g m_g − min_g m_g") && t.contains("where m = ece"),
+            "{t}"
+        );
+        assert!(describe("theil_index")
+            .unwrap()
+            .contains("AIF360 theil_index"));
+        assert!(describe("bogus").is_err());
     }
 
     #[test]

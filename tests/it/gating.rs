@@ -217,3 +217,63 @@ fn the_recorded_sha256_is_the_files_and_verify_detects_a_modified_input() {
         .code(1)
         .stdout(predicate::str::contains("input changed"));
 }
+
+#[test]
+fn the_ci_recipe_runs_as_a_script_and_fails_the_job_on_a_biased_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The released model's report: the same spec, as the release job would have written it.
+    let baseline = dir.path().join("baseline.json");
+    fairaudit()
+        .current_dir(root)
+        .args(["run", "audits/demo.toml", "--quiet", "--json"])
+        .arg(&baseline)
+        // Every output the spec names goes to the temp dir: reports/ must stay untouched.
+        .arg("--markdown")
+        .arg(dir.path().join("b.md"))
+        .arg("--html")
+        .arg(dir.path().join("b.html"))
+        .arg("--junit")
+        .arg(dir.path().join("b.xml"))
+        .assert()
+        .code(1);
+    let out = dir.path().join("fairness-report");
+    let summary = dir.path().join("summary.md");
+    let status = std::process::Command::new("bash")
+        .arg(root.join("examples/ci.sh"))
+        .arg(root.join("audits/demo.toml"))
+        .arg(&baseline)
+        .arg(&out)
+        .env("FAIRAUDIT", assert_cmd::cargo::cargo_bin("fairaudit"))
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the demo model fails the four-fifths rule"
+    );
+    for file in ["report.json", "report.md", "report.html", "junit.xml"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("FAIL"),
+        "the job summary carries the Markdown report"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<failure"),
+        "JUnit shows the failing policies"
+    );
+    // The same report compared with itself: no change, the change policies pass.
+    let r: Json = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let change = r["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["expression"].as_str().unwrap().contains("change"));
+    assert!(change.clone().count() > 0);
+    assert!(change.clone().all(|p| p["baseline"].is_number()));
+}
