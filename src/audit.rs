@@ -12,6 +12,7 @@ use crate::report::{
     Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
+use crate::stats;
 use crate::verdict;
 
 /// The label of a missing protected value.
@@ -91,6 +92,7 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
             min_group_size: audit.min_group_size,
             bins: audit.bins,
             invalid_rows: format!("{:?}", columns.invalid_rows).to_lowercase(),
+            uncertainty: audit.uncertainty,
         },
         overall: Overall {
             count: total.rows,
@@ -100,8 +102,16 @@ pub fn build_report(audit: &Audit, agg: &Aggregate, sha256: Option<String>) -> R
         },
         attributes,
         policies: Vec::new(),
+        warnings: Vec::new(),
     };
+    stats::annotate(
+        &audit.uncertainty,
+        &agg.table,
+        &audit.attributes,
+        &mut report,
+    );
     verdict::apply(&audit.policies, &mut report);
+    stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
     Ok(report)
 }
 
@@ -143,6 +153,7 @@ fn attribute_report(
             counts: stats.counts,
             metrics: group_metrics(stats, predicted_positives, has_score),
             disparities: BTreeMap::new(),
+            uncertainty: Default::default(),
             calibration: None,
         })
         .collect();

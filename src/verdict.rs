@@ -23,6 +23,7 @@ pub fn apply(policies: &[Policy], report: &mut AuditReport) {
 /// The results of one policy.
 pub fn evaluate(policy: &Policy, report: &AuditReport) -> Vec<PolicyResult> {
     let result = |attribute: Option<&str>, group: Option<&str>, value: Result<&Value, String>| {
+        let checked = value.as_ref().ok().copied();
         let (observed, status, reason) = match value {
             Ok(v) => match v.value {
                 Some(x) if policy.bound.holds(x) => (Some(x), PolicyStatus::Pass, None),
@@ -43,6 +44,7 @@ pub fn evaluate(policy: &Policy, report: &AuditReport) -> Vec<PolicyResult> {
             status,
             on_insufficient: policy.on_insufficient,
             reason,
+            uncertainty: crate::stats::judge(policy, checked, status),
         }
     };
     if let Resolved::Overall(key) = &policy.resolved {

@@ -45,6 +45,9 @@ pub struct AuditReport {
     pub attributes: Vec<AttributeReport>,
     /// One entry per policy result.
     pub policies: Vec<PolicyResult>,
+    /// Warnings about the audit's power to decide its policies (issue 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Tool identification.
@@ -118,6 +121,9 @@ pub struct AuditOptions {
     pub bins: usize,
     /// `"error"` or `"skip"`.
     pub invalid_rows: String,
+    /// Interval method, confidence level, bootstrap, seed, correction, power (issue 5).
+    #[serde(flatten)]
+    pub uncertainty: crate::stats::Uncertainty,
 }
 
 /// Metrics over all rows.
@@ -168,6 +174,9 @@ pub struct GroupReport {
     pub metrics: Metrics,
     /// Against the reference group.
     pub disparities: BTreeMap<String, Disparity>,
+    /// Tests against the reference and minimum detectable differences (issue 5).
+    #[serde(flatten)]
+    pub uncertainty: crate::stats::GroupUncertainty,
     /// Reliability table and ROC curve, when a score column is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
@@ -266,15 +275,18 @@ pub struct PolicyResult {
     /// Why the result is insufficient data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Interval, `uncertain`, `on_uncertain` and sample-size warnings (issue 5).
+    #[serde(flatten)]
+    pub uncertainty: crate::stats::PolicyUncertainty,
 }
 
 impl PolicyResult {
-    /// True when this result fails the gate.
+    /// True when this result fails the gate. A result whose interval straddles its bound
+    /// follows its `on_uncertain` ([`crate::stats::fails_gate`]).
     pub fn fails_gate(&self) -> bool {
-        match self.status {
-            PolicyStatus::Pass => false,
-            PolicyStatus::Fail => true,
-            PolicyStatus::InsufficientData => self.on_insufficient == OnInsufficient::Fail,
+        match crate::stats::fails_gate(self.status, &self.uncertainty) {
+            Some(fails) => fails,
+            None => self.on_insufficient == OnInsufficient::Fail,
         }
     }
 }
