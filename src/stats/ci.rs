@@ -20,6 +20,7 @@ use statrs::function::beta::{beta_reg, inv_beta_reg};
     clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum CiMethod {
     /// Wilson score interval (default): close to nominal coverage already for small n, never
     /// outside [0, 1], and defined at p̂ = 0 and 1 (where the Wald interval collapses).

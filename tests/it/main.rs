@@ -4,4 +4,5 @@ mod cli;
 mod demo;
 mod golden;
 mod properties;
+mod uncertainty;
 mod util;
