@@ -15,6 +15,7 @@ use crate::report::{
     GroupReport, InputInfo, Overall, RocPoint, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
+use crate::stats;
 use crate::verdict;
 
 /// The label of a missing protected value.
@@ -105,6 +106,7 @@ pub fn build_report(
             min_group_size: audit.min_group_size,
             bins: audit.bins,
             invalid_rows: format!("{:?}", columns.invalid_rows).to_lowercase(),
+            uncertainty: audit.uncertainty,
         },
         overall: Overall {
             count: total.rows,
@@ -116,8 +118,16 @@ pub fn build_report(
         policies: Vec::new(),
         comparison: None,
         provenance: audit.record.clone(),
+        warnings: Vec::new(),
     };
+    stats::annotate(
+        &audit.uncertainty,
+        &agg.table,
+        &audit.attributes,
+        &mut report,
+    );
     verdict::apply(&audit.policies, &mut report, baseline);
+    stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
     report.comparison = baseline.map(|b| b.compare(&report));
     Ok(report)
 }
@@ -213,6 +223,7 @@ fn attribute_report(
                 total,
             ),
             disparities: BTreeMap::new(),
+            uncertainty: Default::default(),
             calibration: calibration_table(audit, stats),
         })
         .collect();

@@ -217,6 +217,28 @@ pub struct RunArgs {
     /// Write JUnit XML here ('-' = stdout).
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Interval of the per-group rates [default: wilson].
+    #[arg(long, value_enum)]
+    pub ci_method: Option<crate::stats::ci::CiMethod>,
+    /// Level of every confidence interval, in (0, 1) [default: 0.95].
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    /// Bootstrap replicates for disparities and summaries; alone: 1000 [default: 0 = off].
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
+    pub bootstrap: Option<u32>,
+    /// Seed of the bootstrap [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Adjustment of the p-values across all comparisons [default: holm].
+    #[arg(long, value_enum)]
+    pub correction: Option<crate::stats::hypothesis::Correction>,
+    /// Power of the minimum detectable difference, in (0, 1) [default: 0.8].
+    #[arg(long)]
+    pub power: Option<f64>,
+    /// What a policy whose interval straddles its bound does to the gate (every policy)
+    /// [default: warn].
+    #[arg(long, value_enum)]
+    pub on_uncertain: Option<crate::stats::OnUncertain>,
     /// Colours in the terminal summary.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -530,6 +552,17 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
                 ..PolicySpec::default()
             })
             .collect();
+    }
+    set(&mut spec.uncertainty.ci_method, a.ci_method);
+    set(&mut spec.uncertainty.confidence, a.confidence);
+    set(&mut spec.uncertainty.bootstrap, a.bootstrap);
+    set(&mut spec.uncertainty.seed, a.seed);
+    set(&mut spec.uncertainty.correction, a.correction);
+    set(&mut spec.uncertainty.power, a.power);
+    if a.on_uncertain.is_some() {
+        for p in &mut spec.policies {
+            p.on_uncertain = a.on_uncertain;
+        }
     }
     set(&mut spec.outputs.json, a.json);
     set(&mut spec.outputs.markdown, a.markdown);

@@ -4,8 +4,8 @@
 //! 1. [`spec`]: a TOML spec and/or flags are checked into an [`spec::Audit`];
 //! 2. [`input`]: the predictions file (CSV or Parquet) streams as validated batches;
 //! 3. [`aggregate`]: one pass fills mergeable per-group sufficient statistics;
-//! 4. [`metrics`]: every rate, disparity and summary is a pure function of them, and
-//!    [`verdict`] judges the policies;
+//! 4. [`metrics`]: every rate, disparity and summary is a pure function of them, [`stats`]
+//!    adds their uncertainty, and [`verdict`] judges the policies;
 //! 5. [`report`]: one [`report::AuditReport`] model, rendered as JSON or a terminal summary.
 //!
 //! ```
@@ -27,6 +27,7 @@ pub mod output;
 pub mod provenance;
 pub mod report;
 pub mod spec;
+pub mod stats;
 pub mod synth;
 pub mod verdict;
 pub mod verify;

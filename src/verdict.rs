@@ -61,6 +61,12 @@ pub fn judge(policy: &Policy, o: Observation, baseline: Option<&Baseline>) -> Po
         ),
         (None, _) => (o.value, None, None),
     };
+    // The interval of the judged value: a change has none (only its two ends do).
+    let checked = value
+        .as_ref()
+        .ok()
+        .filter(|_| policy.change.is_none())
+        .cloned();
     let (observed, status, reason) = match value {
         Ok(v) => match v.value {
             Some(x) if policy.bound.holds(x) => (Some(x), PolicyStatus::Pass, None),
@@ -83,6 +89,7 @@ pub fn judge(policy: &Policy, o: Observation, baseline: Option<&Baseline>) -> Po
         reason,
         baseline: before,
         candidate: after,
+        uncertainty: crate::stats::judge(policy, checked.as_ref(), status),
     }
 }
 

@@ -83,6 +83,10 @@ pub struct GroupStats {
     pub counts: Confusion<u64>,
     /// Confusion sums of sample weights (equal to `counts` without a weight column).
     pub weighted: Confusion<f64>,
+    /// Confusion sums of squared sample weights Σw² (equal to `counts` without a weight
+    /// column): with `weighted` they give Kish's effective sample size (Σw)²/Σw² of any rate's
+    /// denominator, for confidence intervals and tests on weighted data (issue 5).
+    pub weighted_sq: Confusion<f64>,
     /// Score statistics.
     pub score: ScoreStats,
 }
@@ -104,6 +108,7 @@ impl GroupStats {
         self.rows += 1;
         self.counts.add(label, decision, 1);
         self.weighted.add(label, decision, weight);
+        self.weighted_sq.add(label, decision, weight * weight);
         if let Some(s) = score {
             self.score.push(label, s, weight);
         }
@@ -114,6 +119,7 @@ impl GroupStats {
         self.rows += other.rows;
         self.counts.merge(&other.counts);
         self.weighted.merge(&other.weighted);
+        self.weighted_sq.merge(&other.weighted_sq);
         self.score.merge(&other.score);
     }
 }
@@ -233,6 +239,8 @@ mod tests {
             }
         );
         assert_eq!(g.weighted.tp, 2.0);
+        assert_eq!(g.weighted_sq.tp, 4.0); // 2²
+        assert_eq!(g.weighted_sq.tn, 1.0);
         assert_eq!(g.score.sum_score, 1.75);
         // Brier sums: 2·0.25² + 0.25² = 0.1875
         assert_eq!(g.score.sum_squared_error, 0.1875);
@@ -262,5 +270,22 @@ mod tests {
         }
         left.merge(&right);
         assert_eq!(left, all);
+    }
+
+    #[test]
+    fn squared_weights_merge_like_weights() {
+        // Rows (label, decision, weight): TP 2, TP 3, FN 0.5. Σw² of TP = 4 + 9 = 13.
+        let rows = [(true, true, 2.0), (true, true, 3.0), (true, false, 0.5)];
+        let mut all = GroupStats::default();
+        let mut parts = [GroupStats::default(), GroupStats::default()];
+        for (i, &(y, d, w)) in rows.iter().enumerate() {
+            all.push(y, d, None, w);
+            parts[i % 2].push(y, d, None, w);
+        }
+        let [mut left, right] = parts;
+        left.merge(&right);
+        assert_eq!(left, all);
+        assert_eq!(all.weighted_sq.tp, 13.0);
+        assert_eq!(all.weighted_sq.fn_, 0.25);
     }
 }

@@ -9,28 +9,34 @@
 //! input           {path, format: "csv"|"parquet", rows, rows_used, skipped: {reason: n},
 //!                  sha256 (null for stdin), columns: {label, score, prediction, weight, positive_label}}
 //! threshold       decision threshold (score >= threshold)
-//! options         {min_group_size, bins, invalid_rows}
+//! options         {min_group_size, bins, invalid_rows, ci_method: "wilson"|"clopper_pearson",
+//!                  confidence, bootstrap (0 = off), seed, correction: "holm"|"bh"|"none", power}
 //! overall         {count, counts: {tp, fp, tn, fn}, metrics: {key: value}}
 //! attributes[]    {name, columns, reference, reference_rule: "given"|"largest_group",
-//!                  groups[]: {value, count, insufficient_data, counts, metrics, disparities},
+//!                  groups[]: {value, count, insufficient_data, counts, metrics, disparities,
+//!                             tests?: {metric: {test: "z_test"|"fisher", statistic?, p_value,
+//!                                               p_value_adjusted}},
+//!                             minimum_detectable_difference?: {metric: value}},
 //!                  excluded_groups, summary: {key: value}}
 //! policies[]      {id, expression, description, metric, attribute, group, observed, bound,
 //!                  status: "pass"|"fail"|"insufficient_data", on_insufficient, reason?,
-//!                  baseline?, candidate?}   (change policies: observed = candidate − baseline)
-//! ```
-//! A value is `{"value": number|null, "reason"?: text, "ci"?: [lo, hi], "p_value"?: number}`.
-//! A group's `disparities` maps each metric m to `{"ratio": value, "difference": value}` and the
-//! odds summaries (`average_odds_difference`, …) to a value. Maps are ordered by key, groups by
-//! value, so the same input and options give byte-identical JSON, apart from the one
-//! run-specific field `provenance.git` ({commit, dirty} of the working directory), which is left
-//! out when the environment variable `FAIRAUDIT_REPRODUCIBLE` is set.
-//!
-//! ```text
+//!                  baseline?, candidate?,   (change policies: observed = candidate − baseline)
+//!                  ci?, uncertain?, on_uncertain: "warn"|"fail"|"pass", warnings?: [text]}
+//! warnings?       [text]: groups too small to decide a policy (absent when none)
 //! comparison?     {baseline, baseline_schema_version, baseline_tool_version, baseline_input_sha256,
 //!                  attributes_only_in_{baseline,candidate}, groups_only_in_{baseline,candidate},
 //!                  notes}                                  (with --baseline or `compare`)
-//! provenance      {spec_path, spec_sha256, options (the effective spec, re-run by `verify`), git?}
+//! provenance      {options (the effective spec, re-run by `verify`), git?: {commit, dirty}}
 //! ```
+//! A value is `{"value": number|null, "reason"?: text, "ci"?: [lo, hi], "p_value"?: number}`.
+//! A group's `disparities` maps each metric m to `{"ratio": value, "difference": value}` and the
+//! odds summaries (`average_odds_difference`, …) to a value. `ci` of a rate is Wilson or
+//! Clopper–Pearson (`options.ci_method`); of a disparity, summary, `balanced_accuracy` or `f1`, a
+//! bootstrap percentile interval (only with `options.bootstrap` > 0). `p_value` on a disparity's
+//! `ratio`/`difference` is the adjusted p of the group's test (`options.correction`). Maps are
+//! ordered by key, groups by value, and the bootstrap is seeded (`options.seed`), so the same
+//! input and options give byte-identical JSON, apart from the one run-specific field
+//! `provenance.git`, which is left out when `SOURCE_DATE_EPOCH` is set.
 
 use std::io::Write;
 

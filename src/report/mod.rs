@@ -58,6 +58,9 @@ pub struct AuditReport {
     pub comparison: Option<Comparison>,
     /// What makes the audit reproducible.
     pub provenance: Provenance,
+    /// Warnings about the audit's power to decide its policies (issue 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The audit record: what makes the result reproducible (`fairaudit verify`), besides the
@@ -165,6 +168,9 @@ pub struct AuditOptions {
     pub bins: usize,
     /// `"error"` or `"skip"`.
     pub invalid_rows: String,
+    /// Interval method, confidence level, bootstrap, seed, correction, power (issue 5).
+    #[serde(flatten)]
+    pub uncertainty: crate::stats::Uncertainty,
 }
 
 /// Metrics over all rows.
@@ -215,6 +221,9 @@ pub struct GroupReport {
     pub metrics: Metrics,
     /// Against the reference group.
     pub disparities: BTreeMap<String, Disparity>,
+    /// Tests against the reference and minimum detectable differences (issue 5).
+    #[serde(flatten)]
+    pub uncertainty: crate::stats::GroupUncertainty,
     /// Reliability table and ROC curve, when a score column is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
@@ -319,15 +328,18 @@ pub struct PolicyResult {
     /// Change policies: the candidate's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate: Option<f64>,
+    /// Interval, `uncertain`, `on_uncertain` and sample-size warnings (issue 5).
+    #[serde(flatten)]
+    pub uncertainty: crate::stats::PolicyUncertainty,
 }
 
 impl PolicyResult {
-    /// True when this result fails the gate.
+    /// True when this result fails the gate. A result whose interval straddles its bound
+    /// follows its `on_uncertain` ([`crate::stats::fails_gate`]).
     pub fn fails_gate(&self) -> bool {
-        match self.status {
-            PolicyStatus::Pass => false,
-            PolicyStatus::Fail => true,
-            PolicyStatus::InsufficientData => self.on_insufficient == OnInsufficient::Fail,
+        match crate::stats::fails_gate(self.status, &self.uncertainty) {
+            Some(fails) => fails,
+            None => self.on_insufficient == OnInsufficient::Fail,
         }
     }
 }

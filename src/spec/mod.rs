@@ -33,6 +33,15 @@
 //! expression = "demographic_parity_ratio >= 0.8"
 //! description = "Selection rates within the four-fifths rule"
 //! on_insufficient = "fail"            # or "warn"
+//! on_uncertain = "warn"               # or "fail" / "pass": when the CI straddles the bound
+//!
+//! [uncertainty]                       # all optional (issue 5; README "Uncertainty")
+//! ci_method = "wilson"                # or "clopper_pearson"
+//! confidence = 0.95
+//! bootstrap = 1000                    # replicates; 0 (default) = off
+//! seed = 0
+//! correction = "holm"                 # or "bh", "none"
+//! power = 0.8
 //!
 //! [outputs]
 //! json = "../reports/demo.json"
@@ -84,6 +93,27 @@ pub struct AuditSpec {
     /// The spec file this came from and the SHA-256 of its bytes (not a TOML key).
     #[serde(skip)]
     pub source: Option<(PathBuf, String)>,
+    /// Intervals, tests and bootstrap.
+    #[serde(default)]
+    pub uncertainty: UncertaintySpec,
+}
+
+/// `[uncertainty]` (issue 5); every key optional, defaults in [`crate::stats::Uncertainty`].
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintySpec {
+    /// `wilson` or `clopper_pearson`.
+    pub ci_method: Option<crate::stats::ci::CiMethod>,
+    /// Confidence level in (0, 1).
+    pub confidence: Option<f64>,
+    /// Bootstrap replicates; 0 = off.
+    pub bootstrap: Option<u32>,
+    /// Bootstrap seed.
+    pub seed: Option<u64>,
+    /// `holm`, `bh` or `none`.
+    pub correction: Option<crate::stats::hypothesis::Correction>,
+    /// Power of the minimum detectable difference, in (0, 1).
+    pub power: Option<f64>,
 }
 
 /// `[data]`.
@@ -151,6 +181,8 @@ pub struct PolicySpec {
     pub description: Option<String>,
     /// `fail` (default) or `warn`.
     pub on_insufficient: Option<OnInsufficient>,
+    /// `warn` (default), `fail` or `pass`: what an interval straddling the bound does.
+    pub on_uncertain: Option<crate::stats::OnUncertain>,
 }
 
 /// `[outputs]`.
@@ -194,6 +226,8 @@ pub struct Audit {
     pub spec_file: Option<crate::report::SpecInfo>,
     /// The audit record (the effective options); git is added at run time.
     pub record: crate::report::Provenance,
+    /// Intervals, tests and bootstrap.
+    pub uncertainty: crate::stats::Uncertainty,
 }
 
 /// One attribute of the report: a protected column or an intersection.
@@ -302,6 +336,7 @@ impl AuditSpec {
             .collect::<std::result::Result<Vec<_>, String>>()
             .map_err(bad)?;
         check_outputs(&self.outputs).map_err(bad)?;
+        let uncertainty = check_uncertainty(&self.uncertainty).map_err(bad)?;
         let invalid_rows = if self.data.skip_invalid.unwrap_or(false) {
             InvalidRows::Skip
         } else {
@@ -329,6 +364,7 @@ impl AuditSpec {
             baseline: self.audit.baseline,
             spec_file,
             record,
+            uncertainty,
         })
     }
 }
@@ -468,6 +504,7 @@ fn check_policy(
     }
     p.description = spec.description;
     p.on_insufficient = spec.on_insufficient.unwrap_or_default();
+    p.on_uncertain = spec.on_uncertain.unwrap_or_default();
     Ok(p)
 }
 
@@ -485,6 +522,34 @@ pub fn check_policy_for(
         })
         .collect();
     check_policy(spec, &defs, true)
+}
+
+/// Bootstrap replicates above this are refused (each keeps one value per statistic in memory).
+pub const MAX_BOOTSTRAP: u32 = 100_000;
+
+fn check_uncertainty(
+    u: &UncertaintySpec,
+) -> std::result::Result<crate::stats::Uncertainty, String> {
+    let d = crate::stats::Uncertainty::default();
+    let open_unit = |name: &str, x: Option<f64>, default: f64| match x {
+        None => Ok(default),
+        Some(x) if x > 0.0 && x < 1.0 => Ok(x),
+        Some(x) => Err(format!("{name} must be strictly between 0 and 1, not {x}")),
+    };
+    let bootstrap = u.bootstrap.unwrap_or(d.bootstrap);
+    if bootstrap > MAX_BOOTSTRAP {
+        return Err(format!(
+            "bootstrap must be at most {MAX_BOOTSTRAP} replicates, not {bootstrap}"
+        ));
+    }
+    Ok(crate::stats::Uncertainty {
+        ci_method: u.ci_method.unwrap_or(d.ci_method),
+        confidence: open_unit("confidence", u.confidence, d.confidence)?,
+        bootstrap,
+        seed: u.seed.unwrap_or(d.seed),
+        correction: u.correction.unwrap_or(d.correction),
+        power: open_unit("power", u.power, d.power)?,
+    })
 }
 
 fn check_outputs(o: &OutputsSpec) -> std::result::Result<(), String> {

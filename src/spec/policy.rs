@@ -89,6 +89,8 @@ pub struct Policy {
     pub change: Option<Change>,
     /// What insufficient data does to the gate.
     pub on_insufficient: OnInsufficient,
+    /// What a result whose interval straddles the bound does to the gate (issue 5).
+    pub on_uncertain: crate::stats::OnUncertain,
 }
 
 /// Parse an expression. `Err` explains what is wrong in the user's terms.
@@ -138,6 +140,7 @@ pub fn parse(expression: &str) -> Result<Policy, String> {
         bound,
         change,
         on_insufficient: OnInsufficient::default(),
+        on_uncertain: Default::default(),
     })
 }
 

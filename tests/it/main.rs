@@ -9,4 +9,5 @@ mod golden;
 mod properties;
 mod report;
 mod sample;
+mod uncertainty;
 mod util;

@@ -92,6 +92,7 @@ fn group(value: &str, c: Confusion<u64>, ece: f64, ci: bool, k: u64) -> GroupRep
         metrics: metrics(c, ece, ci),
         disparities: BTreeMap::new(),
         calibration: Some(calibration(ece - 0.05)),
+        uncertainty: Default::default(),
     }
 }
 
@@ -163,6 +164,7 @@ fn policy(
             .then(|| "group of race has 12 rows, below the minimum group size".to_string()),
         baseline: None,
         candidate: None,
+        uncertainty: Default::default(),
     }
 }
 
@@ -318,6 +320,7 @@ pub fn sample_report() -> AuditReport {
             min_group_size: K,
             bins: 5,
             invalid_rows: "error".into(),
+            uncertainty: Default::default(),
         },
         overall: Overall {
             count: 1000,
@@ -329,6 +332,7 @@ pub fn sample_report() -> AuditReport {
         policies,
         comparison: None,
         provenance: fairaudit::report::Provenance::default(),
+        warnings: Vec::new(),
     }
 }
 

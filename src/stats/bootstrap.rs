@@ -1,0 +1,391 @@
+//! Seeded, stratified bootstrap on the per-cell sufficient statistics.
+//!
+//! A replicate redraws every cell's rows, not by re-reading them but from the cell's confusion
+//! counts: with n rows of which c_TP, c_FP, c_TN, c_FN fall in each confusion cell, the
+//! replicate's counts are
+//!
+//! ```text
+//! (x_TP, x_FP, x_TN, x_FN) ~ Multinomial(n; c_TP/n, c_FP/n, c_TN/n, c_FN/n)
+//! ```
+//!
+//! which is exactly the distribution of the confusion counts of n rows drawn with replacement
+//! from the cell. Sampling is stratified by cell (the finest partition of the protected
+//! columns): every cell, hence every group of every attribute and intersection, keeps its row
+//! count, so a rare group never vanishes from a replicate and the groups compared (those at or
+//! above the minimum size) are the same in every replicate. With weights, a redrawn row of a
+//! confusion cell carries that cell's mean weight w̄ = W/c (and mean squared weight), which
+//! ignores the spread of weights within a confusion cell of a cell.
+//!
+//! The cost of a replicate is O(cells), independent of the number of rows: 3 binomial draws
+//! per cell, then the metrics, recomputed by the same pure functions as the audit
+//! ([`rates::rate_metrics`], [`disparity::disparities`], [`summary::summary`]).
+//!
+//! Score-based metrics (mean score, Brier, log loss, ECE, MCE, AUC) are not resampled: the
+//! confusion counts do not carry the scores, and the score statistics do not carry the
+//! decisions, so a joint redraw is impossible from these statistics; their values carry no
+//! bootstrap interval.
+//!
+//! Determinism: replicate r draws from `ChaCha8Rng::seed_from_u64(seed)` on stream r, and
+//! cells are visited in key order, so a replicate's values depend on (seed, r) only; the
+//! replicates run in parallel (rayon) and are collected in order, so results are identical
+//! for any number of threads.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Binomial, Distribution};
+use rayon::prelude::*;
+
+use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats};
+use crate::metrics::disparity::{self, Disparity};
+use crate::metrics::{inequality, rates, summary, Metrics};
+
+/// How one attribute (or intersection) is compared in every replicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeDesign {
+    /// Positions of its columns among the protected columns (as [`CellTable::roll_up`] takes).
+    pub positions: Vec<usize>,
+    /// The reference group's key, if the attribute has one.
+    pub reference: Option<CellKey>,
+    /// Keys of the groups in the between-group summary (those not below the minimum size).
+    pub compared: Vec<CellKey>,
+}
+
+/// The rate-based results of one data set (observed or a replicate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Rate metrics over all rows, plus the whole-dataset inequality indices.
+    pub overall: Metrics,
+    /// Per attribute, in design order.
+    pub attributes: Vec<AttributeOutcome>,
+}
+
+/// One attribute's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeOutcome {
+    /// Rate metrics and disparities (empty without a reference) per group, in key order (the
+    /// order of the report's groups).
+    pub groups: Vec<(Metrics, BTreeMap<String, Disparity>)>,
+    /// Between-group summary of the compared groups.
+    pub summary: Metrics,
+}
+
+/// Where one bootstrapped statistic lives in an [`Outcome`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// `overall.metrics[key]`.
+    Overall(String),
+    /// A group's metric.
+    GroupMetric {
+        /// Attribute index.
+        attribute: usize,
+        /// Group index, in key order.
+        group: usize,
+        /// Metric key.
+        key: String,
+    },
+    /// A group's disparity: `part` is `ratio`, `difference`, or `None` for a single value.
+    Disparity {
+        /// Attribute index.
+        attribute: usize,
+        /// Group index, in key order.
+        group: usize,
+        /// Disparity key.
+        key: String,
+        /// `Some("ratio" | "difference")` for a pair.
+        part: Option<&'static str>,
+    },
+    /// An attribute's summary value.
+    Summary {
+        /// Attribute index.
+        attribute: usize,
+        /// Summary key.
+        key: String,
+    },
+}
+
+impl Outcome {
+    /// The value at `slot`, if defined.
+    pub fn get(&self, slot: &Slot) -> Option<f64> {
+        match slot {
+            Slot::Overall(key) => self.overall.get(key)?.value,
+            Slot::GroupMetric {
+                attribute,
+                group,
+                key,
+            } => {
+                self.attributes[*attribute]
+                    .groups
+                    .get(*group)?
+                    .0
+                    .get(key)?
+                    .value
+            }
+            Slot::Disparity {
+                attribute,
+                group,
+                key,
+                part,
+            } => {
+                let d = self.attributes[*attribute].groups.get(*group)?.1.get(key)?;
+                match (d, part) {
+                    (Disparity::Pair(p), Some("ratio")) => p.ratio.value,
+                    (Disparity::Pair(p), Some(_)) => p.difference.value,
+                    (Disparity::Single(v), None) => v.value,
+                    _ => None,
+                }
+            }
+            Slot::Summary { attribute, key } => self.attributes[*attribute].summary.get(key)?.value,
+        }
+    }
+}
+
+/// The rate-based results of `table` under `design`: the same functions as the audit, on the
+/// confusion counts only.
+pub fn evaluate(table: &CellTable, design: &[AttributeDesign]) -> Outcome {
+    let total = table.total();
+    let mut overall = rates::rate_metrics(&total, total.weighted.tp + total.weighted.fp);
+    let benefits = inequality::benefits(&total.weighted);
+    overall.insert("theil_index".into(), inequality::theil_index(&benefits));
+    overall.insert(
+        "generalized_entropy_index".into(),
+        inequality::generalized_entropy_index(&benefits),
+    );
+    overall.insert(
+        "coefficient_of_variation".into(),
+        inequality::coefficient_of_variation(&benefits),
+    );
+    let attributes = design
+        .iter()
+        .map(|d| {
+            let groups = table.roll_up(&d.positions);
+            let pp: f64 = groups.values().map(|g| g.weighted.tp + g.weighted.fp).sum();
+            let metrics: BTreeMap<&CellKey, Metrics> = groups
+                .iter()
+                .map(|(k, g)| (k, rates::rate_metrics(g, pp)))
+                .collect();
+            let reference = d.reference.as_ref().and_then(|r| metrics.get(r));
+            let compared: Vec<(&Metrics, &Confusion<f64>)> = d
+                .compared
+                .iter()
+                .filter_map(|k| Some((metrics.get(k)?, &groups.get(k)?.weighted)))
+                .collect();
+            let summary = summary::summary(&compared, &overall);
+            let groups = metrics
+                .values()
+                .map(|m| {
+                    let disparities = reference
+                        .map(|r| disparity::disparities(m, r))
+                        .unwrap_or_default();
+                    (m.clone(), disparities)
+                })
+                .collect();
+            AttributeOutcome { groups, summary }
+        })
+        .collect();
+    Outcome {
+        overall,
+        attributes,
+    }
+}
+
+/// One replicate of `table`: every cell's confusion counts redrawn (module docs); scores are
+/// not carried.
+pub fn resample(table: &CellTable, rng: &mut ChaCha8Rng) -> CellTable {
+    let cells = table
+        .cells
+        .iter()
+        .map(|(key, stats)| (key.clone(), resample_cell(stats, rng)))
+        .collect();
+    CellTable { cells }
+}
+
+fn resample_cell(stats: &GroupStats, rng: &mut ChaCha8Rng) -> GroupStats {
+    let c = stats.counts;
+    let counts = [c.tp, c.fp, c.tn, c.fn_];
+    let n: u64 = counts.iter().sum();
+    let x = multinomial(n, counts, rng);
+    let drawn = Confusion {
+        tp: x[0],
+        fp: x[1],
+        tn: x[2],
+        fn_: x[3],
+    };
+    // Each redrawn row carries its confusion cell's mean weight (mean squared weight).
+    let scale = |x: u64, count: u64, sum: f64| {
+        if count == 0 {
+            0.0
+        } else {
+            x as f64 * (sum / count as f64)
+        }
+    };
+    let scaled = |s: &Confusion<f64>| Confusion {
+        tp: scale(x[0], c.tp, s.tp),
+        fp: scale(x[1], c.fp, s.fp),
+        tn: scale(x[2], c.tn, s.tn),
+        fn_: scale(x[3], c.fn_, s.fn_),
+    };
+    GroupStats {
+        rows: stats.rows,
+        counts: drawn,
+        weighted: scaled(&stats.weighted),
+        weighted_sq: scaled(&stats.weighted_sq),
+        ..GroupStats::default()
+    }
+}
+
+/// A Multinomial(n; counts/Σcounts) draw, by conditional binomials:
+/// x_i ~ Binomial(n − Σ_{j<i} x_j, c_i / Σ_{j≥i} c_j).
+fn multinomial(n: u64, counts: [u64; 4], rng: &mut ChaCha8Rng) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut left_n = n;
+    let mut left_c: u64 = counts.iter().sum();
+    for i in 0..3 {
+        if left_n == 0 || left_c == 0 {
+            break;
+        }
+        let p = counts[i] as f64 / left_c as f64;
+        let x = if counts[i] == 0 {
+            0
+        } else if counts[i] == left_c {
+            left_n
+        } else {
+            Binomial::new(left_n, p)
+                .expect("0 < p < 1 by construction")
+                .sample(rng)
+        };
+        out[i] = x;
+        left_n -= x;
+        left_c -= counts[i];
+    }
+    out[3] = left_n;
+    out
+}
+
+/// The values at `slots` in `replicates` bootstrap replicates of `table`: one row per
+/// replicate, in replicate order; `None` where a statistic is undefined in a replicate.
+///
+/// Runs on the current rayon pool; the result does not depend on its size.
+pub fn replicate_values(
+    table: &CellTable,
+    design: &[AttributeDesign],
+    slots: &[Slot],
+    replicates: u32,
+    seed: u64,
+) -> Vec<Vec<Option<f64>>> {
+    (0..replicates)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(u64::from(r));
+            let outcome = evaluate(&resample(table, &mut rng), design);
+            slots.iter().map(|s| outcome.get(s)).collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(tp: u64, fp: u64, tn: u64, fn_: u64) -> GroupStats {
+        let mut g = GroupStats::default();
+        for (n, y, d) in [
+            (tp, true, true),
+            (fp, false, true),
+            (tn, false, false),
+            (fn_, true, false),
+        ] {
+            for _ in 0..n {
+                g.push(y, d, None, 1.0);
+            }
+        }
+        g
+    }
+
+    fn table() -> CellTable {
+        let key = |s: &str| vec![Some(s.to_string())];
+        CellTable {
+            cells: [
+                (key("a"), cell(30, 10, 50, 10)),
+                (key("b"), cell(5, 1, 3, 1)),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn multinomial_keeps_the_size_and_empty_cells_stay_empty() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..100 {
+            let x = multinomial(20, [5, 0, 15, 0], &mut rng);
+            assert_eq!(x.iter().sum::<u64>(), 20);
+            assert_eq!((x[1], x[3]), (0, 0));
+        }
+        assert_eq!(multinomial(7, [0, 0, 0, 7], &mut rng), [0, 0, 0, 7]);
+    }
+
+    #[test]
+    fn resampling_is_stratified_by_cell() {
+        let t = table();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let r = resample(&t, &mut rng);
+        for (key, stats) in &r.cells {
+            let c = stats.counts;
+            assert_eq!(c.tp + c.fp + c.tn + c.fn_, t.cells[key].rows);
+            // Unweighted: weights equal counts.
+            assert_eq!(stats.weighted.tp, c.tp as f64);
+            assert_eq!(stats.weighted_sq.fn_, c.fn_ as f64);
+        }
+    }
+
+    #[test]
+    fn weighted_rows_carry_their_mean_weight() {
+        let mut g = GroupStats::default();
+        g.push(true, true, None, 2.0);
+        g.push(true, true, None, 4.0); // TP: mean weight 3, mean squared weight 10
+        let t = CellTable {
+            cells: [(vec![None], g)].into_iter().collect(),
+        };
+        let r = resample(&t, &mut ChaCha8Rng::seed_from_u64(0));
+        let s = &r.cells[&vec![None]];
+        assert_eq!((s.weighted.tp, s.weighted_sq.tp), (6.0, 20.0));
+    }
+
+    #[test]
+    fn replicates_depend_on_the_seed_only() {
+        let t = table();
+        let design = [AttributeDesign {
+            positions: vec![0],
+            reference: Some(vec![Some("a".into())]),
+            compared: vec![vec![Some("a".into())], vec![Some("b".into())]],
+        }];
+        let slots = [
+            Slot::Disparity {
+                attribute: 0,
+                group: 1,
+                key: "selection_rate".into(),
+                part: Some("difference"),
+            },
+            Slot::Summary {
+                attribute: 0,
+                key: "demographic_parity_ratio".into(),
+            },
+            Slot::Overall("accuracy".into()),
+        ];
+        let a = replicate_values(&t, &design, &slots, 50, 11);
+        let b = replicate_values(&t, &design, &slots, 50, 11);
+        let c = replicate_values(&t, &design, &slots, 50, 12);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 50);
+        assert!(a.iter().all(|row| row.iter().all(Option::is_some)));
+        // The observed values through the same slots.
+        let observed = evaluate(&t, &design);
+        // b: selection 0.6, a: 0.4
+        let d = observed.get(&slots[0]).unwrap();
+        assert!((d - 0.2).abs() < 1e-15);
+    }
+}
