@@ -247,6 +247,10 @@ impl AuditSpec {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut spec: AuditSpec = toml::from_str(&text)
             .map_err(|e| Error::spec(path.display().to_string(), e.to_string()))?;
+        spec.source = Some((
+            path.to_path_buf(),
+            crate::provenance::sha256_bytes(text.as_bytes()),
+        ));
         let base = path.parent().unwrap_or(Path::new(""));
         spec.resolve_paths(base);
         Ok(spec)

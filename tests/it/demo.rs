@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use crate::util::{fairaudit, fixture};
+use crate::util::{fairaudit, fixture, run_spec_into};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -29,21 +29,9 @@ fn demo_fixture_is_reproducible_from_its_command() {
 
 fn run_spec(spec: &str) -> (i32, Json) {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("r.json");
-    // Every output the spec names is redirected, so tests never write into reports/.
-    let output = fairaudit()
-        .current_dir(ROOT)
-        .args(["run", spec, "--quiet", "--json"])
-        .arg(&out)
-        .arg("--markdown")
-        .arg(dir.path().join("r.md"))
-        .arg("--html")
-        .arg(dir.path().join("r.html"))
-        .arg("--junit")
-        .arg(dir.path().join("r.xml"))
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let output = run_spec_into(spec, dir.path()).output().unwrap();
+    let report =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
     (output.status.code().unwrap(), report)
 }
 
@@ -119,18 +107,8 @@ fn sample_reports_match_what_the_code_renders() {
         let dir = tempfile::tempdir().unwrap();
         let out = |ext: &str| dir.path().join(format!("r.{ext}"));
         // As scripts/regenerate-reports runs it: the HTML's time pinned by SOURCE_DATE_EPOCH.
-        fairaudit()
-            .current_dir(ROOT)
+        run_spec_into(&format!("audits/{name}.toml"), dir.path())
             .env("SOURCE_DATE_EPOCH", "0")
-            .args(["run", &format!("audits/{name}.toml"), "--quiet"])
-            .arg("--json")
-            .arg(out("json"))
-            .arg("--markdown")
-            .arg(out("md"))
-            .arg("--html")
-            .arg(out("html"))
-            .arg("--junit")
-            .arg(out("xml"))
             .output()
             .unwrap();
         for ext in ["json", "md", "html", "xml"] {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use predicates::prelude::*;
 use serde_json::Value as Json;
 
-use crate::util::{fairaudit, fixture};
+use crate::util::{fairaudit, fixture, run_spec_into};
 
 /// Audit `data` with the demo's columns, writing the JSON report into `dir`.
 fn audit(dir: &Path, data: &Path, name: &str) -> PathBuf {
@@ -223,20 +223,10 @@ fn the_ci_recipe_runs_as_a_script_and_fails_the_job_on_a_biased_model() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The released model's report: the same spec, as the release job would have written it.
-    let baseline = dir.path().join("baseline.json");
-    fairaudit()
-        .current_dir(root)
-        .args(["run", "audits/demo.toml", "--quiet", "--json"])
-        .arg(&baseline)
-        // Every output the spec names goes to the temp dir: reports/ must stay untouched.
-        .arg("--markdown")
-        .arg(dir.path().join("b.md"))
-        .arg("--html")
-        .arg(dir.path().join("b.html"))
-        .arg("--junit")
-        .arg(dir.path().join("b.xml"))
+    run_spec_into("audits/demo.toml", dir.path())
         .assert()
         .code(1);
+    let baseline = dir.path().join("r.json");
     let out = dir.path().join("fairness-report");
     let summary = dir.path().join("summary.md");
     let status = std::process::Command::new("bash")
@@ -276,4 +266,20 @@ fn the_ci_recipe_runs_as_a_script_and_fails_the_job_on_a_biased_model() {
         .filter(|p| p["expression"].as_str().unwrap().contains("change"));
     assert!(change.clone().count() > 0);
     assert!(change.clone().all(|p| p["baseline"].is_number()));
+}
+
+#[test]
+fn the_report_records_the_spec_files_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    run_spec_into("audits/demo.toml", dir.path())
+        .assert()
+        .code(1);
+    let r: Json =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("audits/demo.toml");
+    assert_eq!(r["input"]["spec"]["path"], "audits/demo.toml");
+    assert_eq!(
+        r["input"]["spec"]["sha256"].as_str().unwrap(),
+        fairaudit::provenance::sha256_bytes(&std::fs::read(spec).unwrap())
+    );
 }

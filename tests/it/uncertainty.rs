@@ -20,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 use serde_json::Value as Json;
 
-use crate::util::fairaudit;
+use crate::util::{fairaudit, run_spec_into};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -290,16 +290,15 @@ fn bootstrap_is_identical_with_one_or_two_threads() {
 /// Run the demo audit with extra flags; return the exit code and the report's bytes.
 fn demo(flags: &[&str], threads: &str) -> (i32, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("r.json");
-    let output = fairaudit()
-        .current_dir(ROOT)
+    let output = run_spec_into("audits/demo.toml", dir.path())
         .env("RAYON_NUM_THREADS", threads)
-        .args(["run", "audits/demo.toml", "--quiet", "--json"])
-        .arg(&out)
         .args(flags)
         .output()
         .unwrap();
-    (output.status.code().unwrap(), std::fs::read(&out).unwrap())
+    (
+        output.status.code().unwrap(),
+        std::fs::read(dir.path().join("r.json")).unwrap(),
+    )
 }
 
 /// Every `{value, ci}` object in the report.

@@ -30,3 +30,21 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("fixtures")
         .join(name)
 }
+
+/// `fairaudit run SPEC` from the repository root with every output redirected into `dir`
+/// (`r.json`, `r.md`, `r.html`, `r.xml`), so a test never writes into `reports/` whatever the
+/// spec's `[outputs]` say. Further arguments can be added to the returned command.
+pub fn run_spec_into(spec: &str, dir: &std::path::Path) -> Command {
+    let mut cmd = fairaudit();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", spec, "--quiet"]);
+    for (flag, ext) in [
+        ("--json", "json"),
+        ("--markdown", "md"),
+        ("--html", "html"),
+        ("--junit", "xml"),
+    ] {
+        cmd.arg(flag).arg(dir.join(format!("r.{ext}")));
+    }
+    cmd
+}
