@@ -56,11 +56,7 @@ pub struct Html {
 
 impl Renderer for Html {
     fn render(&self, report: &AuditReport, w: &mut dyn Write) -> Result<()> {
-        let text = self.text(report)?;
-        w.write_all(text.as_bytes()).map_err(|e| Error::Render {
-            format: "html",
-            msg: e.to_string(),
-        })
+        super::write_text(w, &self.text(report)?, "html")
     }
 }
 
@@ -100,6 +96,7 @@ pub struct Page {
     heatmap_note: Option<String>,
     explanations: Vec<ExplanationView>,
     methods: Vec<(String, String)>,
+    comparison: Vec<String>,
     suppressed: Vec<SuppressedView>,
     min_group_size: u64,
     provenance: Vec<(String, String)>,
@@ -289,6 +286,7 @@ fn page(r: &AuditReport, generated_at: Option<&str>) -> Result<Page> {
         heatmaps,
         explanations,
         methods: methods(r),
+        comparison: view::comparison_lines(r),
         suppressed,
         min_group_size: k,
         provenance: provenance(r, generated_at),
@@ -703,18 +701,41 @@ fn methods(r: &AuditReport) -> Vec<(String, String)> {
     let values = all_values(r);
     let has_ci = values.iter().any(|v| v.ci.is_some());
     let has_p = values.iter().any(|v| v.p_value.is_some());
+    let u = &r.options.uncertainty;
+    let level = format!("{}%", 100.0 * u.confidence);
+    let method = match u.ci_method {
+        crate::stats::ci::CiMethod::Wilson => "Wilson score",
+        crate::stats::ci::CiMethod::ClopperPearson => "Clopper–Pearson (exact)",
+    };
     out.push((
         "Confidence intervals".into(),
         if has_ci {
-            "shown as [lo, hi] beside values that carry one, and as whiskers on the bars".into()
+            let bootstrap = if u.bootstrap > 0 {
+                format!(
+                    "; disparities and between-group summaries: stratified bootstrap, {} replicates of the per-group statistics, percentile intervals, seed {}",
+                    u.bootstrap, u.seed
+                )
+            } else {
+                "; no bootstrap (disparities and summaries carry no interval)".into()
+            };
+            format!(
+                "{level}; rates: {method} intervals (weighted data: Kish effective sample size){bootstrap}. Shown as [lo, hi] beside values and as whiskers on the bars"
+            )
         } else {
             "none in this report".into()
         },
     ));
+    let correction = match u.correction {
+        crate::stats::hypothesis::Correction::Holm => "Holm",
+        crate::stats::hypothesis::Correction::Bh => "Benjamini–Hochberg",
+        crate::stats::hypothesis::Correction::None => "no",
+    };
     out.push((
         "Hypothesis tests and corrections".into(),
         if has_p {
-            "p-values are in the JSON report".into()
+            format!(
+                "each group against its reference on selection rate, TPR and FPR: two-proportion z-test, Fisher's exact test when an expected count is below 5; {correction} adjustment across all comparisons of the audit (adjusted p-values in the JSON)"
+            )
         } else {
             "none in this report".into()
         },

@@ -16,7 +16,7 @@ use std::io::Write;
 
 use super::view;
 use super::{AuditReport, PolicyResult, PolicyStatus, Renderer};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Renders JUnit XML.
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,11 +24,7 @@ pub struct Junit;
 
 impl Renderer for Junit {
     fn render(&self, report: &AuditReport, w: &mut dyn Write) -> Result<()> {
-        w.write_all(text(report).as_bytes())
-            .map_err(|e| Error::Render {
-                format: "junit",
-                msg: e.to_string(),
-            })
+        super::write_text(w, &text(report), "junit")
     }
 }
 
@@ -146,6 +142,22 @@ pub fn text(r: &AuditReport) -> String {
         total.tests += counts.tests;
         total.failures += counts.failures;
         total.skipped += counts.skipped;
+        // A baseline comparison's findings travel with every suite, where CI systems show them.
+        let properties: String = view::comparison_lines(r)
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                format!(
+                    "      <property name=\"baseline.{i}\" value=\"{}\"/>\n",
+                    escape(line)
+                )
+            })
+            .collect();
+        let cases = if properties.is_empty() {
+            cases
+        } else {
+            format!("    <properties>\n{properties}    </properties>\n{cases}")
+        };
         let _ = write!(
             body,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n{cases}  </testsuite>\n",

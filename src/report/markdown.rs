@@ -11,7 +11,7 @@ use std::io::Write;
 
 use super::view::{self, KEY_METRICS, KEY_SUMMARIES};
 use super::{AttributeReport, AuditReport, PolicyResult, PolicyStatus, Renderer};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Renders the Markdown summary.
 #[derive(Debug, Default, Clone, Copy)]
@@ -19,11 +19,7 @@ pub struct Markdown;
 
 impl Renderer for Markdown {
     fn render(&self, report: &AuditReport, w: &mut dyn Write) -> Result<()> {
-        w.write_all(text(report).as_bytes())
-            .map_err(|e| Error::Render {
-                format: "markdown",
-                msg: e.to_string(),
-            })
+        super::write_text(w, &text(report), "markdown")
     }
 }
 
@@ -79,6 +75,12 @@ pub fn text(r: &AuditReport) -> String {
         r.options.min_group_size,
         escape(&r.tool.version)
     );
+    for line in view::comparison_lines(r) {
+        let _ = writeln!(out, "> {}", escape(&line));
+    }
+    if r.comparison.is_some() {
+        out.push('\n');
+    }
     if r.policies.is_empty() {
         out.push_str("No policies were given.\n\n");
     }

@@ -26,6 +26,16 @@ pub mod view;
 /// Version of the JSON schema written by this tool (CONTRACT.md §5).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Write a rendered document; a write failure is a [`Error::Render`](crate::Error::Render) of
+/// `format`.
+pub(crate) fn write_text(w: &mut dyn Write, text: &str, format: &'static str) -> Result<()> {
+    w.write_all(text.as_bytes())
+        .map_err(|e| crate::Error::Render {
+            format,
+            msg: e.to_string(),
+        })
+}
+
 /// A renderer of the report in one format.
 pub trait Renderer {
     /// Write the rendered report.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::{AttributeReport, AuditReport, PolicyStatus, Renderer, Status};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::metrics::disparity::Disparity;
 use crate::metrics::Value;
 
@@ -36,11 +36,7 @@ pub struct Terminal {
 
 impl Renderer for Terminal {
     fn render(&self, report: &AuditReport, w: &mut dyn Write) -> Result<()> {
-        let text = self.text(report);
-        w.write_all(text.as_bytes()).map_err(|e| Error::Render {
-            format: "terminal",
-            msg: e.to_string(),
-        })
+        super::write_text(w, &self.text(report), "terminal")
     }
 }
 

@@ -42,17 +42,68 @@ pub fn ci(v: Option<&Value>) -> Option<String> {
 }
 
 /// A policy's observed value: up to six decimals, every digit when the rounded value would
-/// look equal to the bound (0.1 vs `<= 0.1`), `–` when undefined.
+/// look equal to the bound (0.1 vs `<= 0.1`), `–` when undefined. For a change policy, the
+/// change followed by the baseline and candidate values side by side.
 pub fn observed(p: &PolicyResult) -> String {
-    p.observed.map_or("–".to_string(), |x| {
-        let s = format!("{x:.6}");
-        let short = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    let value = p.observed.map_or("–".to_string(), |x| {
+        let short = six(x);
         if p.bound.contains(short.as_str()) {
             x.to_string()
         } else {
             short
         }
-    })
+    });
+    match (p.baseline, p.candidate) {
+        (Some(b), Some(c)) => format!("{value} (baseline {} → candidate {})", six(b), six(c)),
+        _ => value,
+    }
+}
+
+/// Up to six decimals, trailing zeros removed.
+fn six(x: f64) -> String {
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// What a baseline comparison found, in plain sentences (empty without a baseline).
+pub fn comparison_lines(r: &AuditReport) -> Vec<String> {
+    let Some(c) = &r.comparison else {
+        return Vec::new();
+    };
+    let mut out = vec![format!(
+        "Compared with the baseline report {} (fairaudit {}, schema {}).",
+        c.baseline,
+        c.baseline_tool_version.as_deref().unwrap_or("?"),
+        c.baseline_schema_version
+            .map_or("?".to_string(), |v| v.to_string())
+    )];
+    if c.is_like_for_like() {
+        out.push("Both reports have the same attributes, groups and schema.".into());
+    }
+    for a in &c.attributes_only_in_baseline {
+        out.push(format!(
+            "Attribute {a} is only in the baseline: not compared."
+        ));
+    }
+    for a in &c.attributes_only_in_candidate {
+        out.push(format!(
+            "Attribute {a} is only in the candidate: not compared."
+        ));
+    }
+    for (a, groups) in &c.groups_only_in_baseline {
+        out.push(format!(
+            "Groups of {a} only in the baseline: {}.",
+            groups.join(", ")
+        ));
+    }
+    for (a, groups) in &c.groups_only_in_candidate {
+        out.push(format!(
+            "Groups of {a} only in the candidate: {}.",
+            groups.join(", ")
+        ));
+    }
+    out.extend(c.notes.iter().map(|n| format!("Note: {n}.")));
+    out
 }
 
 /// Where a policy result applies: `sex`, `sex = female`, or `all rows`.

@@ -257,6 +257,16 @@ fn the_ci_recipe_runs_as_a_script_and_fails_the_job_on_a_biased_model() {
         junit.contains("<failure"),
         "JUnit shows the failing policies"
     );
+    // Every format shows baseline, candidate and change side by side, and the comparison.
+    assert!(
+        md.contains("(baseline 0.467262 → candidate 0.467262)"),
+        "{md}"
+    );
+    assert!(md.contains("Both reports have the same attributes, groups and schema"));
+    assert!(junit.contains("<property name=\"baseline.0\""));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Compared with the baseline report"));
+    assert!(html.contains("(baseline 0.467262 → candidate 0.467262)"));
     // The same report compared with itself: no change, the change policies pass.
     let r: Json = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let change = r["policies"]
