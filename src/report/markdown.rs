@@ -105,6 +105,17 @@ pub fn text(r: &AuditReport) -> String {
         policy_table(&mut out, r, &all);
         out.push_str("</details>\n\n");
     }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} sample-size warnings</summary>\n",
+            r.warnings.len()
+        );
+        for w in &r.warnings {
+            let _ = writeln!(out, "- {}", escape(w));
+        }
+        out.push_str("\n</details>\n\n");
+    }
     out.push_str("<details><summary>Between-group summaries</summary>\n\n");
     out.push_str("| attribute | metric | value |\n|---|---|---:|\n");
     for a in &r.attributes {

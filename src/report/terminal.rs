@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::{AttributeReport, AuditReport, PolicyStatus, Renderer, Status};
+use super::{view, AttributeReport, AuditReport, PolicyStatus, Renderer, Status};
 use crate::error::Result;
 use crate::metrics::disparity::Disparity;
 use crate::metrics::Value;
@@ -69,66 +69,45 @@ impl Terminal {
                     (Some(a), None) => format!(" [{a}]"),
                     _ => String::new(),
                 };
-                let observed = p.observed.map_or("null".to_string(), |x| {
-                    // Rounded to six decimals a failing value can look equal to its bound
-                    // (0.1 vs "<= 0.1"); then show every digit.
-                    let short = fmt(x);
-                    if p.bound.contains(short.as_str()) {
-                        x.to_string()
-                    } else {
-                        short
-                    }
-                });
                 let reason = p
                     .reason
                     .as_ref()
                     .map(|s| format!(" — {s}"))
                     .unwrap_or_default();
-                let change = match (p.baseline, p.candidate) {
-                    (Some(b), Some(c)) => format!(" [baseline {} → candidate {}]", fmt(b), fmt(c)),
-                    _ => String::new(),
-                };
+                let ci = p.uncertainty.ci.map_or(String::new(), |[lo, hi]| {
+                    let doubt = if p.uncertainty.uncertain == Some(true) {
+                        ", straddles the bound"
+                    } else {
+                        ""
+                    };
+                    format!(" CI [{}, {}]{doubt}", fmt(lo), fmt(hi))
+                });
                 let _ = writeln!(
                     out,
-                    "  {} {}{}: observed {} (bound {}){}{}",
+                    "  {} {}{}: observed {}{ci} (bound {}){}",
                     self.badge(p.status, p.fails_gate()),
                     p.id,
                     where_,
-                    observed,
+                    view::observed(p),
                     p.bound,
-                    change,
                     reason
                 );
             }
         }
-        if let Some(c) = &r.comparison {
-            let _ = writeln!(out, "\nBaseline {}", c.baseline);
-            if c.is_like_for_like() {
-                let _ = writeln!(out, "  same attributes, groups and schema as the candidate");
+        let comparison = view::comparison_lines(r);
+        if !comparison.is_empty() {
+            out.push('\n');
+            for line in comparison {
+                let _ = writeln!(out, "{line}");
             }
-            for a in &c.attributes_only_in_baseline {
-                let _ = writeln!(out, "  attribute only in the baseline: {a}");
-            }
-            for a in &c.attributes_only_in_candidate {
-                let _ = writeln!(out, "  attribute only in the candidate: {a}");
-            }
-            for (a, groups) in &c.groups_only_in_baseline {
-                let _ = writeln!(
-                    out,
-                    "  groups of {a} only in the baseline: {}",
-                    groups.join(", ")
-                );
-            }
-            for (a, groups) in &c.groups_only_in_candidate {
-                let _ = writeln!(
-                    out,
-                    "  groups of {a} only in the candidate: {}",
-                    groups.join(", ")
-                );
-            }
-            for note in &c.notes {
-                let _ = writeln!(out, "  note: {note}");
-            }
+        }
+        if !r.warnings.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{} sample-size warning(s): some groups are too small to decide a policy \
+                 (listed in the JSON, Markdown and HTML reports)",
+                r.warnings.len()
+            );
         }
         let failed = r.policies.iter().filter(|p| p.fails_gate()).count();
         let verdict = match r.status {

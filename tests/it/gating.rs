@@ -81,7 +81,7 @@ fn a_regression_beyond_the_bound_fails_and_names_everything() {
             "FAIL demographic_parity_ratio change >= -0.02 [race]",
         ))
         .stdout(predicate::str::contains(
-            "[baseline 0.754154 → candidate 0.450549]",
+            "(baseline 0.754154 → candidate 0.450549)",
         ));
     let r: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let race = r["policies"]
@@ -121,7 +121,7 @@ fn an_improvement_passes_and_compare_agrees_with_run() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "same attributes, groups and schema",
+            "the same attributes, groups and schema",
         ));
     fairaudit()
         .arg("compare")
@@ -158,7 +158,7 @@ fn mismatched_groups_are_reported_not_compared() {
         .arg(&out)
         .assert()
         .stdout(predicate::str::contains(
-            "groups of race only in the baseline: other",
+            "Groups of race only in the baseline: other.",
         ));
     let r: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(
