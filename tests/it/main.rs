@@ -3,6 +3,7 @@
 mod browser;
 mod calibration;
 mod cli;
+mod corpus;
 mod demo;
 mod gating;
 mod golden;
