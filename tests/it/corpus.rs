@@ -624,3 +624,39 @@ fn parquet_with_unexpected_logical_types() {
     );
     fails(&path, &[], &["score"]);
 }
+
+/// Convert a generated CSV (no quoting; columns label, score, w, g, h; empty g = null) to
+/// Parquet with row groups of `group_rows` rows, for tests that need several row groups.
+pub fn csv_to_parquet(csv: &Path, parquet_path: &Path, group_rows: usize) {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let num = |i: usize| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(
+            rows.iter().map(|r| r[i].parse::<f64>().unwrap()),
+        ))
+    };
+    let label: ArrayRef = Arc::new(Int8Array::from_iter_values(
+        rows.iter().map(|r| r[0].parse::<i8>().unwrap()),
+    ));
+    let g: ArrayRef = Arc::new(StringArray::from(
+        rows.iter()
+            .map(|r| (!r[3].is_empty()).then_some(r[3]))
+            .collect::<Vec<_>>(),
+    ));
+    let h: ArrayRef = Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[4])));
+    parquet(
+        parquet_path,
+        vec![
+            ("label", label, false),
+            ("score", num(1), false),
+            ("w", num(2), false),
+            ("g", g, true),
+            ("h", h, false),
+        ],
+        group_rows,
+    );
+}
