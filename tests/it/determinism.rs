@@ -138,3 +138,42 @@ fn json_does_not_depend_on_the_thread_count() {
         assert!(one == run("4"), "{}: 1 vs 4 threads", data.display());
     }
 }
+
+/// Numerical robustness (issue 9): counts are exact integers, and an aggregate of 10⁸ rows built
+/// the way a stream builds it (10 000 batches of 10 000 rows folded one after the other) keeps
+/// every rate and score metric within 1e-9 of the same metric on one batch (equal in exact
+/// arithmetic, since every batch is the same).
+#[test]
+fn a_hundred_million_row_aggregate_keeps_1e_9_agreement() {
+    use fairaudit::aggregate::GroupStats;
+    use fairaudit::metrics::calibration::{score_metrics, Binning};
+    use fairaudit::metrics::rates::rate_metrics;
+
+    let mut batch = GroupStats::with_bins(10);
+    for i in 0..10_000u32 {
+        let x = i.wrapping_mul(2_654_435_761);
+        let score = f64::from(x % 1001) / 1000.0;
+        let weight = f64::from(x % 97 + 1) / 7.0;
+        batch.push(x % 3 == 0, score >= 0.5, Some(score), weight);
+    }
+    let mut total = GroupStats::with_bins(10);
+    for _ in 0..10_000 {
+        total.merge(&batch);
+    }
+    assert_eq!(total.rows, 100_000_000);
+    assert_eq!(total.counts.tp, batch.counts.tp * 10_000);
+    let metrics = |g: &GroupStats| {
+        let mut m = rate_metrics(g, g.weighted.tp + g.weighted.fp);
+        m.extend(score_metrics(&g.score, Binning::Uniform));
+        m
+    };
+    let (one, all) = (metrics(&batch), metrics(&total));
+    let mut compared = 0;
+    for (key, v) in &one {
+        if let (Some(a), Some(b)) = (v.value, all[key].value) {
+            assert!((a - b).abs() <= 1e-9, "{key}: {a} vs {b}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 15, "only {compared} metrics compared");
+}
