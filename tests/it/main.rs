@@ -9,6 +9,7 @@ mod determinism;
 mod gating;
 mod golden;
 mod properties;
+mod regression;
 mod report;
 mod robustness;
 mod sample;
