@@ -660,3 +660,35 @@ pub fn csv_to_parquet(csv: &Path, parquet_path: &Path, group_rows: usize) {
         group_rows,
     );
 }
+
+#[test]
+fn a_truncated_gzip_names_the_row_it_reached() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("label,score,g\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("{},0.{},{}\n", i % 2, i % 89, ["a", "b"][i % 2]));
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    let path = dir.path().join("cut.csv.gz");
+    std::fs::write(&path, &gz[..gz.len() / 2]).unwrap();
+    fails(&path, &[], &["cannot decode input at row"]);
+}
+
+#[test]
+fn stdin_errors_name_the_stdin_path() {
+    let out = fairaudit()
+        .args(["run", "--data", "-", "--label", "label", "--score", "score"])
+        .args(["--protected", "g", "--quiet"])
+        .write_stdin("label,score,g\n1,0.5,a\n0,0.5,\"b\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: -: row 2 (line 3): malformed CSV"),
+        "{stderr}"
+    );
+}
