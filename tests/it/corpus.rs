@@ -692,3 +692,23 @@ fn stdin_errors_name_the_stdin_path() {
         "{stderr}"
     );
 }
+
+#[test]
+fn skipped_rows_show_in_the_html_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    fairaudit()
+        .arg("run")
+        .arg("--data")
+        .arg(corpus("mixed_invalid.csv"))
+        .args(["--label", "label", "--score", "score", "--protected", "g"])
+        .args(["--skip-invalid", "--quiet", "--html"])
+        .arg(&html)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.contains("3 skipped (invalid_label 1, invalid_score 2)"),
+        "the HTML report counts skipped rows per reason"
+    );
+}
