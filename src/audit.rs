@@ -33,15 +33,17 @@ pub fn run(audit: &Audit) -> Result<AuditReport> {
 pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Result<AuditReport> {
     let (aggregate, sha256) = std::thread::scope(|s| {
         let hash = s.spawn(|| provenance::sha256_of(&audit.source));
-        let aggregate = aggregate::aggregate(
+        let aggregate = aggregate::aggregate_with_limit(
             &audit.source,
             &audit.columns,
             AggregateOptions { bins: audit.bins },
+            audit.max_groups,
             on_rows,
         );
         (aggregate, hash.join())
     });
     let aggregate = aggregate?;
+    check_rows(&audit.source.path, &aggregate)?;
     let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut report = build_report(audit, &aggregate, sha256, baseline.as_ref())?;
@@ -49,6 +51,31 @@ pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Resul
         .then(|| provenance::git_info(Path::new(".")))
         .flatten();
     Ok(report)
+}
+
+/// An audit of no rows would pass every gate while measuring nothing: a file with a header
+/// only, or one whose every row was skipped, is an input error (issue 9).
+fn check_rows(path: &Path, agg: &Aggregate) -> Result<()> {
+    let schema = |msg: String| Error::Schema {
+        path: path.to_path_buf(),
+        msg,
+    };
+    if agg.rows_read == 0 {
+        return Err(schema("no data rows (the file has a header only)".into()));
+    }
+    if agg.table.cells.values().all(|c| c.rows == 0) {
+        let reasons: Vec<String> = agg
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        return Err(schema(format!(
+            "no valid rows: all {} data rows were skipped ({})",
+            agg.rows_read,
+            reasons.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// The report of `audit` from its aggregated statistics (pure; no I/O).

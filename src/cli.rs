@@ -187,6 +187,10 @@ pub struct RunArgs {
     /// Equal-width calibration bins [default: 10].
     #[arg(long)]
     pub bins: Option<usize>,
+    /// Stop with an error when the protected columns form more groups than this (an
+    /// identifier column given as protected) [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub max_groups: Option<usize>,
     /// Calibration bins: uniform (equal-width) or quantile (equal-mass) [default: uniform].
     #[arg(long, value_enum)]
     pub binning: Option<BinningArg>,
@@ -318,7 +322,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
-            clap_complete::generate(args.shell, &mut cmd, "fairaudit", &mut std::io::stdout());
+            // Generated into memory: clap_complete panics when stdout is a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "fairaudit", &mut script);
+            let _ = std::io::stdout().lock().write_all(&script);
             Ok(Outcome::Pass)
         }
         Command::Verify(args) => {
@@ -460,10 +467,20 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
             rendered.push((path.clone(), bytes));
         }
     }
+    let mut stdout_closed = false;
     for (path, bytes) in &rendered {
-        write_atomic(path, bytes)?;
+        match write_atomic(path, bytes) {
+            // A reader that stops early (`| head`) is not an error, and the gate's verdict
+            // still decides the exit code (issue 9).
+            Err(Error::Io { source, .. })
+                if path.as_os_str() == "-" && source.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                stdout_closed = true;
+            }
+            result => result?,
+        }
     }
-    if !quiet {
+    if !quiet && !stdout_closed {
         let stdout_claimed = rendered.iter().any(|(p, _)| p.as_os_str() == "-");
         print_summary(&report, color, stdout_claimed);
     }
@@ -514,6 +531,7 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
     set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
     set(&mut spec.audit.bins, a.bins);
+    set(&mut spec.audit.max_groups, a.max_groups);
     set(&mut spec.audit.baseline, a.baseline);
     set(&mut spec.audit.binning, a.binning.map(Binning::from));
     if !a.protected.is_empty() {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{self, Batch, Columns, Source};
 
 mod distribution;
@@ -90,20 +90,71 @@ pub fn aggregate(
     options: AggregateOptions,
     on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<Aggregate> {
+    aggregate_with_limit(source, columns, options, usize::MAX, on_rows)
+}
+
+/// [`aggregate`], failing as soon as the protected columns form more than `max_cells` cells
+/// (distinct combinations of values), so that an identifier given as a protected column is a
+/// clear error and never an out-of-memory (issue 9). Memory stays bounded by one batch's
+/// cells plus `max_cells` per stream.
+pub fn aggregate_with_limit(
+    source: &Source,
+    columns: &Columns,
+    options: AggregateOptions,
+    max_cells: usize,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<Aggregate> {
     let merge = OrderedMerge::default();
     let sink = |seq: u64, batch: Batch| -> Result<()> {
         on_rows(batch.len() as u64 + batch.skipped.values().sum::<u64>());
         let partial = aggregate_batch(&batch, options);
-        merge.push(seq, partial, batch.skipped);
+        if partial.cells.len() > max_cells {
+            return Err(too_many_cells(source, columns, &batch, max_cells));
+        }
+        merge.push(seq, partial, batch.skipped.clone());
+        if merge.largest_stream() > max_cells {
+            return Err(too_many_cells(source, columns, &batch, max_cells));
+        }
         Ok(())
     };
     let rows_read = input::read(source, columns, &sink)?;
     let (table, skipped) = merge.finish();
+    if table.cells.len() > max_cells {
+        let empty = Batch::default();
+        return Err(too_many_cells(source, columns, &empty, max_cells));
+    }
     Ok(Aggregate {
         table,
         rows_read,
         skipped,
     })
+}
+
+/// The error for more than `max` cells; names the protected column with the most distinct
+/// values in `batch` (the likely identifier).
+fn too_many_cells(source: &Source, columns: &Columns, batch: &Batch, max: usize) -> Error {
+    let widest = batch
+        .protected
+        .iter()
+        .zip(&columns.protected)
+        .max_by_key(|(c, _)| c.levels.len())
+        .map(|(c, name)| {
+            format!(
+                " (column '{name}' alone has {} distinct values in {} rows)",
+                c.levels.len(),
+                c.codes.len()
+            )
+        })
+        .unwrap_or_default();
+    Error::Schema {
+        path: source.path.clone(),
+        msg: format!(
+            "the protected columns ({}) form more than {max} groups{widest}; is one of them an \
+             identifier? If the groups are intended, raise the limit with --max-groups N \
+             (or [audit] max_groups)",
+            columns.protected.join(", ")
+        ),
+    }
 }
 
 /// Aggregate one batch into a cell table.
@@ -195,6 +246,17 @@ impl OrderedMerge {
             s.folded.merge(next);
             s.next += 1;
         }
+    }
+
+    /// The most cells folded into one stream so far: a lower bound of the cells of the whole.
+    pub fn largest_stream(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .streams
+            .values()
+            .map(|s| s.folded.cells.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// All partials merged in ascending sequence order.

@@ -39,22 +39,34 @@ pub fn read(source: &Source, columns: &Columns, batch_rows: usize, sink: &Sink<'
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(BUFFER_BYTES)
-        .from_reader(input);
+        .from_reader(QuoteCheck::new(input, source.delimiter));
     let mut record = ByteRecord::new();
     if !next_record(&mut reader, &mut record, path, 0)? {
         return Err(schema(path, "empty file (no header row)"));
     }
-    let layout = Layout::resolve(path, &record, columns)?;
+    let mut line = record.position().map(|p| p.line());
+    let layout = match Layout::resolve(path, &record, columns) {
+        Ok(layout) => layout,
+        Err(e) => return Err(unless_unterminated(&mut reader, e, path, 0, Some(1))),
+    };
     let batch_rows = batch_rows.clamp(1, u32::MAX as usize);
     let mut builder = BatchBuilder::new(path, columns, layout, batch_rows);
     let (mut rows, mut seq) = (0u64, 0u64);
     while next_record(&mut reader, &mut record, path, rows + 1)? {
         rows += 1;
-        builder.push(&record, rows)?;
+        line = record.position().map(|p| p.line());
+        if let Err(e) = builder.push(&record, rows) {
+            return Err(unless_unterminated(&mut reader, e, path, rows, line));
+        }
         if builder.rows == batch_rows {
             sink(seq, builder.take())?;
             seq += 1;
         }
+    }
+    // An unterminated quote swallows the rest of the input into the last record's last field;
+    // `csv` accepts that silently, which would lose every later row (issue 9).
+    if reader.get_ref().unterminated() {
+        return Err(unterminated(path, rows, line));
     }
     if builder.rows > 0 {
         sink(seq, builder.take())?;
@@ -127,7 +139,7 @@ fn skip_bom(mut input: Box<dyn Read>) -> io::Result<Box<dyn Read>> {
 /// Read the next record into `record`; false at end of input. `row` is the row being read
 /// (0 for the header), for error messages.
 fn next_record(
-    reader: &mut csv::Reader<Box<dyn Read>>,
+    reader: &mut csv::Reader<QuoteCheck<Box<dyn Read>>>,
     record: &mut ByteRecord,
     path: &Path,
     row: u64,
@@ -144,6 +156,113 @@ fn next_record(
             _ => schema(path, format!("{at}: malformed CSV: {msg}")),
         }
     })
+}
+
+/// `error` about the record just read, unless that record is the last and holds a quote that is
+/// never closed (the field then holds the rest of the file): report the cause, not the symptom.
+fn unless_unterminated(
+    reader: &mut csv::Reader<QuoteCheck<Box<dyn Read>>>,
+    error: Error,
+    path: &Path,
+    row: u64,
+    line: Option<u64>,
+) -> Error {
+    let mut rest = ByteRecord::new();
+    if matches!(reader.read_byte_record(&mut rest), Ok(false)) && reader.get_ref().unterminated() {
+        unterminated(path, row, line)
+    } else {
+        error
+    }
+}
+
+/// The error for a record whose quoted field is never closed.
+/// `row` is the 1-based data row (0 for the header) and `line` its first physical line.
+fn unterminated(path: &Path, row: u64, line: Option<u64>) -> Error {
+    let at = if row == 0 {
+        "the header".to_string()
+    } else {
+        format!("row {row}")
+    };
+    let line = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+    schema(
+        path,
+        format!(
+            "{at}{line}: malformed CSV: a quoted field is never closed (unbalanced '\"'); \
+             it would swallow the rest of the file"
+        ),
+    )
+}
+
+/// Where a [`QuoteCheck`] is in the CSV grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// At the start of a field.
+    FieldStart,
+    /// Inside an unquoted field (a quote here is data, as `csv` reads it).
+    Unquoted,
+    /// Inside a quoted field.
+    Quoted,
+    /// Just after a quote inside a quoted field: the closing quote or the first of `""`.
+    QuoteInQuoted,
+}
+
+/// Passes bytes through while following the quoting of the CSV grammar, so that an
+/// unterminated quoted field can be told from a closed one at the end of the input.
+///
+/// The `csv` crate accepts a quote that is never closed and returns the rest of the input as
+/// one field: a file with a stray quote would silently lose every later row (issue 9). Chunks
+/// without a quote byte are skipped with one `memchr`-backed scan.
+struct QuoteCheck<R> {
+    inner: R,
+    delimiter: u8,
+    state: QuoteState,
+}
+
+impl<R> QuoteCheck<R> {
+    fn new(inner: R, delimiter: u8) -> Self {
+        QuoteCheck {
+            inner,
+            delimiter,
+            state: QuoteState::FieldStart,
+        }
+    }
+
+    /// True when the input read so far ends inside a quoted field.
+    fn unterminated(&self) -> bool {
+        self.state == QuoteState::Quoted
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        let Some(&last) = bytes.last() else { return };
+        let is_end = |b: u8| b == self.delimiter || b == b'\n' || b == b'\r';
+        if !bytes.contains(&b'"') {
+            self.state = match self.state {
+                Quoted => Quoted,
+                _ if is_end(last) => FieldStart,
+                _ => Unquoted,
+            };
+            return;
+        }
+        for &b in bytes {
+            self.state = match (self.state, b) {
+                (FieldStart, b'"') => Quoted,
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (_, b) if is_end(b) => FieldStart,
+                _ => Unquoted,
+            };
+        }
+    }
+}
+
+impl<R: Read> Read for QuoteCheck<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scan(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// An I/O error while reading: corrupt data (e.g. a damaged gzip stream) is a schema error
@@ -187,7 +306,10 @@ impl Layout {
         let find = |name: &str| -> Result<usize> {
             let mut hits = names.iter().enumerate().filter(|(_, n)| *n == name);
             match (hits.next(), hits.count()) {
-                (None, _) => Err(missing_column(path, name, &names)),
+                (None, _) => Err(with_delimiter_hint(
+                    missing_column(path, name, &names),
+                    &names,
+                )),
                 (Some((i, _)), 0) => Ok(i),
                 (Some(_), more) => Err(schema(
                     path,
@@ -208,6 +330,26 @@ impl Layout {
                 .collect::<Result<_>>()?,
             width: names.len(),
         })
+    }
+}
+
+/// A header read as one column that holds another common delimiter was probably split with
+/// the wrong one: say so.
+fn with_delimiter_hint(error: Error, names: &[String]) -> Error {
+    let guess = match names {
+        [only] => [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")]
+            .into_iter()
+            .find(|(c, _)| only.contains(*c)),
+        _ => None,
+    };
+    match (error, guess) {
+        (Error::Schema { path, msg }, Some((_, name))) => Error::Schema {
+            path,
+            msg: format!(
+                "{msg} (the header has one column: is the delimiter {name}? set --delimiter)"
+            ),
+        },
+        (error, _) => error,
     }
 }
 
@@ -751,6 +893,71 @@ mod tests {
         let g = &batches[0].1.protected[0];
         assert_eq!(decode(g), vec![None, Some(" "), None]);
         assert_eq!(g.levels, vec![None, Some(" ".into())]);
+    }
+
+    #[test]
+    fn unterminated_quote_is_an_error_not_one_long_field() {
+        // Issue 9: `csv` would read row 1's last field as "a\n0,0.2,0,b\n" and lose row 2.
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction,g\n1,0.5,1,\"a\n0,0.2,0,b\n",
+        );
+        let err = read_all(&src, &columns(&["g"]), 10)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("row 1 (line 2): malformed CSV"), "{err}");
+        assert!(err.contains("never closed"), "{err}");
+        // In the score column the value error gives way to the cause.
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction\n1,0.5,1\n1,\"0.5,1\n0,0.2,0\n",
+        );
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err().to_string();
+        assert!(err.contains("row 2 (line 3): malformed CSV"), "{err}");
+        // In the header.
+        let (_d, src) = file("a.csv", b"label,\"score,prediction\n1,0.5,1\n");
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err().to_string();
+        assert!(err.contains("the header (line 1): malformed CSV"), "{err}");
+    }
+
+    #[test]
+    fn closed_and_literal_quotes_are_fine() {
+        // A closed quoted field with "" and a newline; a quote inside an unquoted field is data.
+        let (_d, src) = file(
+            "a.csv",
+            b"label,score,prediction,g\n1,0.5,1,\"x \"\"y\"\"\nz\"\n0,0.2,0,5'10\"\n",
+        );
+        let (batches, rows) = read_all(&src, &columns(&["g"]), 10).unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(
+            decode(&batches[0].1.protected[0]),
+            vec![Some("x \"y\"\nz"), Some("5'10\"")]
+        );
+    }
+
+    #[test]
+    fn quote_check_follows_chunks() {
+        // The state carries across reads, whatever the chunking.
+        let data = b"a,\"b\nc\",d\n\"e\"\"\",f\n";
+        for chunk in 1..data.len() {
+            let mut q = QuoteCheck::new(&data[..], b',');
+            for part in data.chunks(chunk) {
+                q.scan(part);
+            }
+            assert!(!q.unterminated(), "chunk {chunk}");
+            let mut q = QuoteCheck::new(&data[..], b',');
+            for part in data[..data.len() - 4].chunks(chunk) {
+                q.scan(part);
+            }
+            assert!(q.unterminated(), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn wrong_delimiter_is_suggested() {
+        let (_d, src) = file("a.csv", b"label;score;prediction\n1;0.5;1\n");
+        let err = read_all(&src, &columns(&[]), 10).unwrap_err().to_string();
+        assert!(err.contains("is the delimiter ';'?"), "{err}");
     }
 
     #[test]

@@ -742,11 +742,15 @@ fn methods(r: &AuditReport) -> Vec<(String, String)> {
             "none in this report".into()
         },
     ));
-    let skipped: u64 = r.input.skipped.values().sum();
     out.push((
         "Invalid rows".into(),
         if r.options.invalid_rows == "skip" {
-            format!("skipped and counted ({skipped} skipped)")
+            format!(
+                "skipped and counted ({})",
+                r.input
+                    .skipped_summary()
+                    .unwrap_or_else(|| "0 skipped".into())
+            )
         } else {
             "an invalid row stops the audit".into()
         },

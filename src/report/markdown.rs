@@ -68,9 +68,13 @@ pub fn text(r: &AuditReport) -> String {
     );
     let _ = writeln!(
         out,
-        "Input `{}` · {} rows used · threshold {} · min group size {} · fairaudit {}\n",
+        "Input `{}` · {} rows used{} · threshold {} · min group size {} · fairaudit {}\n",
         escape_code(&r.input.path),
         r.input.rows_used,
+        r.input
+            .skipped_summary()
+            .map(|s| format!(" · invalid rows {}", escape(&s)))
+            .unwrap_or_default(),
         r.threshold,
         r.options.min_group_size,
         escape(&r.tool.version)
@@ -138,6 +142,9 @@ pub fn text(r: &AuditReport) -> String {
         "- rows: {} read, {} used",
         r.input.rows, r.input.rows_used
     );
+    if let Some(skipped) = r.input.skipped_summary() {
+        let _ = writeln!(out, "- invalid rows: {}", escape(&skipped));
+    }
     if let Some(sha) = &r.input.sha256 {
         let _ = writeln!(out, "- input SHA-256: `{sha}`");
     }

@@ -145,6 +145,23 @@ pub struct InputInfo {
     pub columns: ColumnsInfo,
 }
 
+impl InputInfo {
+    /// The skipped rows for human-readable reports: `"3 skipped (invalid_label 2,
+    /// invalid_score 1)"`, or `None` when no row was skipped. Every renderer shows it, so a
+    /// skipped row is never silent (issue 9).
+    pub fn skipped_summary(&self) -> Option<String> {
+        let total: u64 = self.skipped.values().sum();
+        (total > 0).then(|| {
+            let reasons: Vec<String> = self
+                .skipped
+                .iter()
+                .map(|(reason, n)| format!("{reason} {n}"))
+                .collect();
+            format!("{total} skipped ({})", reasons.join(", "))
+        })
+    }
+}
+
 /// Provenance of the audit spec file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SpecInfo {

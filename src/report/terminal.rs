@@ -44,17 +44,15 @@ impl Terminal {
     /// The summary as text.
     pub fn text(&self, r: &AuditReport) -> String {
         let mut out = String::new();
-        let skipped: u64 = r.input.skipped.values().sum();
         let _ = writeln!(
             out,
             "fairaudit {} — {} ({} rows{})",
             r.tool.version,
             r.input.path,
             r.input.rows_used,
-            if skipped > 0 {
-                format!(", {skipped} invalid rows skipped")
-            } else {
-                String::new()
+            match r.input.skipped_summary() {
+                Some(skipped) => format!(", invalid rows: {skipped}"),
+                None => String::new(),
             }
         );
         for attribute in &r.attributes {

@@ -26,6 +26,7 @@
 //! min_group_size = 10
 //! # baseline = "../reports/last_release.json"  # for change policies
 //! bins = 10
+//! max_groups = 10000                  # distinct protected-value combinations before stopping
 //! binning = "uniform"                 # or "quantile" (equal-mass bins)
 //!
 //! [[policy]]
@@ -67,6 +68,12 @@ pub const DEFAULT_MIN_GROUP_SIZE: u64 = 10;
 
 /// Default number of calibration bins.
 pub const DEFAULT_BINS: usize = 10;
+
+/// Default limit on the groups (distinct combinations of protected values) of an audit: far
+/// more than any fairness report can show, far fewer than an identifier column has. Reading
+/// stops with an error once it is exceeded, so memory never grows with the number of distinct
+/// values (issue 9).
+pub const DEFAULT_MAX_GROUPS: usize = 10_000;
 
 /// Default decision threshold.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
@@ -163,6 +170,9 @@ pub struct AuditSection {
     pub min_group_size: Option<u64>,
     /// Calibration bins.
     pub bins: Option<usize>,
+    /// Most groups (distinct combinations of protected values) before the audit stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_groups: Option<usize>,
     /// A baseline report for change policies.
     pub baseline: Option<PathBuf>,
     /// `uniform` (equal-width, default) or `quantile` (equal-mass) calibration bins.
@@ -214,6 +224,8 @@ pub struct Audit {
     pub min_group_size: u64,
     /// Calibration bins.
     pub bins: usize,
+    /// Most groups (distinct combinations of protected values) before the audit stops.
+    pub max_groups: usize,
     /// How calibration bins are formed.
     pub binning: Binning,
     /// Policies.
@@ -313,6 +325,10 @@ impl AuditSpec {
         if !(1..=10_000).contains(&bins) {
             return Err(bad(format!("bins must be between 1 and 10000, not {bins}")));
         }
+        let max_groups = self.audit.max_groups.unwrap_or(DEFAULT_MAX_GROUPS);
+        if max_groups == 0 {
+            return Err(bad("max_groups must be at least 1".into()));
+        }
         let (protected, attributes) =
             attributes(&self.audit.protected, &self.audit.intersections).map_err(bad)?;
         for name in self.audit.reference.keys() {
@@ -362,6 +378,7 @@ impl AuditSpec {
             references: self.audit.reference,
             min_group_size: self.audit.min_group_size.unwrap_or(DEFAULT_MIN_GROUP_SIZE),
             bins,
+            max_groups,
             binning: self.audit.binning.unwrap_or_default(),
             policies,
             outputs: self.outputs,

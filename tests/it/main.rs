@@ -3,11 +3,15 @@
 mod browser;
 mod calibration;
 mod cli;
+mod corpus;
 mod demo;
+mod determinism;
 mod gating;
 mod golden;
 mod properties;
+mod regression;
 mod report;
+mod robustness;
 mod sample;
 mod uncertainty;
 mod util;
