@@ -7,6 +7,12 @@
 //! distribution states its approximation error (see [`ScoreDistribution::auc_error_bound`]).
 //! Which representation a group ends with depends only on its own distinct scores, never on
 //! how the rows were split into batches, so results stay deterministic.
+//!
+//! Storage (issue 8): exact counts live in a hash map keyed by the score's bits, or, once a
+//! group has [`GRID_AFTER`] distinct scores that all lie on the 10⁻⁴ grid (scores rounded to
+//! four decimals, the common case), in a dense array with one slot per grid point, so a push
+//! is an index instead of a hash insert. The storage never changes a value: every key's sums
+//! receive the same additions in the same order either way.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,6 +22,13 @@ pub const MAX_DISTINCT: usize = 1 << 16;
 
 /// Number of equal-width bins of the binned representation.
 pub const FINE_BINS: u64 = 1 << 16;
+
+/// Grid points per unit of the dense exact storage: scores `k / GRID_STEPS`, k = 0..=GRID_STEPS.
+pub(crate) const GRID_STEPS: u64 = 10_000;
+
+/// Distinct on-grid scores after which exact counts move to the dense grid (at this density
+/// the dense array is no larger than the hash map it replaces).
+pub const GRID_AFTER: usize = 4096;
 
 /// How a distribution is keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,10 +41,27 @@ pub enum Resolution {
 }
 
 /// Weights of negatives and positives per score key.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Equality compares the points ([`ScoreDistribution::sorted`]) and the resolution, not
+/// the storage.
+#[derive(Debug, Clone, Default)]
 pub struct ScoreDistribution {
     resolution: Resolution,
+    /// Exact or binned counts by key, unless `grid` is in use.
     counts: HashMap<u64, [f64; 3], BuildHasherDefault<KeyHasher>>,
+    /// Dense exact counts of the scores `k / GRID_STEPS` (slot k), or empty when unused.
+    /// A slot with no rows (`[2] == 0`) is absent.
+    grid: Vec<[f64; 3]>,
+    /// Occupied slots of `grid`.
+    grid_len: usize,
+    /// A score off the grid was seen: never use the grid.
+    off_grid: bool,
+}
+
+impl PartialEq for ScoreDistribution {
+    fn eq(&self, other: &Self) -> bool {
+        self.resolution == other.resolution && self.sorted() == other.sorted()
+    }
 }
 
 /// One point of a sorted distribution.
@@ -49,39 +79,101 @@ pub struct ScorePoint {
 
 impl ScoreDistribution {
     /// Add a row with score `s` ∈ [0, 1], label and weight.
+    #[inline]
     pub fn push(&mut self, s: f64, label: bool, weight: f64) {
+        if !self.grid.is_empty() {
+            if let Some(k) = grid_slot(s) {
+                let slot = &mut self.grid[k];
+                self.grid_len += usize::from(slot[2] == 0.0);
+                slot[usize::from(label)] += weight;
+                slot[2] += 1.0;
+                return;
+            }
+            self.ungrid();
+        }
         let key = self.key(s);
         let entry = self.counts.entry(key).or_insert([0.0; 3]);
         entry[usize::from(label)] += weight;
         entry[2] += 1.0;
-        if self.resolution == Resolution::Exact && self.counts.len() > MAX_DISTINCT {
-            self.coarsen();
+        if self.resolution == Resolution::Exact {
+            let n = self.counts.len();
+            if n > MAX_DISTINCT {
+                self.coarsen();
+            } else if n == GRID_AFTER {
+                self.try_grid();
+            }
+        }
+    }
+
+    /// [`push`](Self::push) of a score whose [`grid_slot`] is already known (`u32::MAX`: none).
+    #[inline]
+    pub(crate) fn push_slot(&mut self, s: f64, slot: u32, label: bool, weight: f64) {
+        if slot != u32::MAX && !self.grid.is_empty() {
+            let slot = &mut self.grid[slot as usize];
+            self.grid_len += usize::from(slot[2] == 0.0);
+            slot[usize::from(label)] += weight;
+            slot[2] += 1.0;
+        } else {
+            self.push(s, label, weight);
         }
     }
 
     /// Add the rows of another distribution.
     pub fn merge(&mut self, other: &ScoreDistribution) {
+        if other.is_empty() && other.resolution == Resolution::Exact {
+            return;
+        }
         if other.resolution == Resolution::Binned {
             self.coarsen();
         }
+        if !self.grid.is_empty() {
+            if !other.grid.is_empty() {
+                for (mine, theirs) in self.grid.iter_mut().zip(&other.grid) {
+                    if theirs[2] != 0.0 {
+                        self.grid_len += usize::from(mine[2] == 0.0);
+                        add(mine, theirs);
+                    }
+                }
+                return;
+            }
+            if other
+                .counts
+                .keys()
+                .all(|&k| grid_slot(f64::from_bits(k)).is_some())
+            {
+                for (&key, theirs) in &other.counts {
+                    let slot = &mut self.grid[grid_slot(f64::from_bits(key)).unwrap_or(0)];
+                    self.grid_len += usize::from(slot[2] == 0.0);
+                    add(slot, theirs);
+                }
+                return;
+            }
+            self.ungrid();
+        }
         let exact_into_binned =
             self.resolution == Resolution::Binned && other.resolution == Resolution::Exact;
-        for (&key, theirs) in &other.counts {
+        other.for_each(|key, theirs| {
             let key = if exact_into_binned {
                 bin_of(f64::from_bits(key))
             } else {
                 key
             };
             add(self.counts.entry(key).or_insert([0.0; 3]), theirs);
-        }
-        if self.resolution == Resolution::Exact && self.counts.len() > MAX_DISTINCT {
-            self.coarsen();
+        });
+        if self.resolution == Resolution::Exact {
+            if self.counts.len() > MAX_DISTINCT {
+                self.coarsen();
+            } else if self.counts.len() >= GRID_AFTER {
+                self.try_grid();
+            }
         }
     }
 
     /// Remove every row, keeping the resolution.
     pub fn clear(&mut self) {
         self.counts.clear();
+        self.grid = Vec::new();
+        self.grid_len = 0;
     }
 
     /// Exact or binned.
@@ -91,16 +183,27 @@ impl ScoreDistribution {
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.counts.len()
+        self.counts.len() + self.grid_len
     }
 
     /// True when no row was added.
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.len() == 0
     }
 
     /// The points in ascending score order.
     pub fn sorted(&self) -> Vec<ScorePoint> {
+        if !self.grid.is_empty() {
+            return (self.grid.iter().enumerate())
+                .filter(|(_, slot)| slot[2] != 0.0)
+                .map(|(k, &[negatives, positives, rows])| ScorePoint {
+                    score: grid_score(k),
+                    negatives,
+                    positives,
+                    rows,
+                })
+                .collect();
+        }
         let mut keys: Vec<(&u64, &[f64; 3])> = self.counts.iter().collect();
         keys.sort_unstable_by_key(|(k, _)| **k);
         keys.into_iter()
@@ -145,10 +248,58 @@ impl ScoreDistribution {
         }
     }
 
+    /// Every (key, sums) pair, whatever the storage.
+    fn for_each(&self, mut f: impl FnMut(u64, &[f64; 3])) {
+        for (&key, sums) in &self.counts {
+            f(key, sums);
+        }
+        for (k, sums) in self.grid.iter().enumerate() {
+            if sums[2] != 0.0 {
+                f(grid_score(k).to_bits(), sums);
+            }
+        }
+    }
+
+    /// Move exact counts to the dense grid if every score lies on it.
+    fn try_grid(&mut self) {
+        if self.off_grid || !self.grid.is_empty() {
+            return;
+        }
+        if !self
+            .counts
+            .keys()
+            .all(|&k| grid_slot(f64::from_bits(k)).is_some())
+        {
+            self.off_grid = true;
+            return;
+        }
+        let mut grid = vec![[0.0; 3]; GRID_STEPS as usize + 1];
+        for (key, sums) in self.counts.drain() {
+            grid[grid_slot(f64::from_bits(key)).unwrap_or(0)] = sums;
+        }
+        self.grid_len = grid.iter().filter(|s| s[2] != 0.0).count();
+        self.grid = grid;
+    }
+
+    /// Move grid counts back to the hash map (a score off the grid arrived).
+    fn ungrid(&mut self) {
+        self.off_grid = true;
+        let grid = std::mem::take(&mut self.grid);
+        self.grid_len = 0;
+        for (k, sums) in grid.into_iter().enumerate() {
+            if sums[2] != 0.0 {
+                self.counts.insert(grid_score(k).to_bits(), sums);
+            }
+        }
+    }
+
     /// Switch to the binned representation.
     fn coarsen(&mut self) {
         if self.resolution == Resolution::Binned {
             return;
+        }
+        if !self.grid.is_empty() {
+            self.ungrid();
         }
         let exact = std::mem::take(&mut self.counts);
         self.resolution = Resolution::Binned;
@@ -167,6 +318,18 @@ fn add(mine: &mut [f64; 3], theirs: &[f64; 3]) {
     for (m, t) in mine.iter_mut().zip(theirs) {
         *m += t;
     }
+}
+
+/// The grid slot k of a score equal to `k / GRID_STEPS` (as computed in f64), if it is one.
+#[inline]
+pub(crate) fn grid_slot(s: f64) -> Option<usize> {
+    let k = (s * GRID_STEPS as f64).round();
+    (k >= 0.0 && k <= GRID_STEPS as f64 && k / GRID_STEPS as f64 == s).then_some(k as usize)
+}
+
+/// The score of grid slot k.
+pub(crate) fn grid_score(k: usize) -> f64 {
+    k as f64 / GRID_STEPS as f64
 }
 
 /// The fine bin of a score in [0, 1].
@@ -249,6 +412,67 @@ mod tests {
         let mut b2 = make(1);
         b2.merge(&make(0));
         assert_eq!(a, b2);
+    }
+
+    #[test]
+    fn grid_storage_gives_the_points_of_the_hash_storage() {
+        // Scores k/10000 (on the grid) with uneven weights; the reference is a plain sum.
+        let rows: Vec<(f64, bool, f64)> = (0..3 * GRID_AFTER)
+            .map(|i| {
+                let k = (i * 7919) % 10_001;
+                (k as f64 / 10_000.0, i % 3 == 0, 0.1 * (i % 5) as f64)
+            })
+            .collect();
+        let mut reference: std::collections::BTreeMap<u64, [f64; 3]> = Default::default();
+        let mut d = ScoreDistribution::default();
+        for &(s, y, w) in &rows {
+            let e = reference.entry(s.to_bits()).or_default();
+            e[usize::from(y)] += w;
+            e[2] += 1.0;
+            d.push(s, y, w);
+        }
+        assert!(!d.grid.is_empty(), "many on-grid scores use the grid");
+        let expected: Vec<ScorePoint> = (reference.iter())
+            .map(|(&k, &[negatives, positives, rows])| ScorePoint {
+                score: f64::from_bits(k),
+                negatives,
+                positives,
+                rows,
+            })
+            .collect();
+        assert_eq!(d.sorted(), expected);
+        assert_eq!(d.len(), expected.len());
+        // Split in two, merged: the same (grid + hash, hash + grid, grid + grid).
+        let (mut left, mut right) = (ScoreDistribution::default(), ScoreDistribution::default());
+        for (i, &(s, y, w)) in rows.iter().enumerate() {
+            if i < 100 {
+                left.push(s, y, w)
+            } else {
+                right.push(s, y, w)
+            }
+        }
+        let mut a = left.clone();
+        a.merge(&right);
+        assert_eq!(a.sorted(), expected);
+        let mut b = right.clone();
+        b.merge(&left);
+        assert_eq!(b, d);
+        // An off-grid score moves the counts back to the hash map, losing nothing.
+        d.push(0.123_456_7, true, 1.0);
+        assert!(d.grid.is_empty());
+        assert_eq!(d.len(), expected.len() + 1);
+        assert_eq!(d.resolution(), Resolution::Exact);
+    }
+
+    #[test]
+    fn grid_slot_accepts_exactly_the_grid_scores() {
+        assert_eq!(grid_slot(0.0), Some(0));
+        assert_eq!(grid_slot(-0.0), Some(0));
+        assert_eq!(grid_slot(1.0), Some(10_000));
+        assert_eq!(grid_slot(0.3), Some(3000));
+        assert_eq!(grid_slot(0.1234), Some(1234));
+        assert_eq!(grid_slot(0.12345), None);
+        assert_eq!(grid_slot(f64::from_bits(0.3f64.to_bits() + 1)), None);
     }
 
     #[test]

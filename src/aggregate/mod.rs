@@ -107,21 +107,22 @@ pub fn aggregate_with_limit(
     let merge = OrderedMerge::default();
     let sink = |seq: u64, batch: Batch| -> Result<()> {
         on_rows(batch.len() as u64 + batch.skipped.values().sum::<u64>());
-        let partial = aggregate_batch(&batch, options);
-        if partial.cells.len() > max_cells {
-            return Err(too_many_cells(source, columns, &batch, max_cells));
-        }
-        merge.push(seq, partial, batch.skipped.clone());
+        // What the error names if this batch takes the cell count past the limit.
+        let levels: Vec<usize> = batch.protected.iter().map(|c| c.levels.len()).collect();
+        let rows = batch.len();
+        merge.fold(seq, batch, options);
+        // Memory is bounded by the number of cells: stop as soon as it passes the limit (a
+        // batch adds at most its row count of new cells before this check).
         if merge.largest_stream() > max_cells {
-            return Err(too_many_cells(source, columns, &batch, max_cells));
+            return Err(too_many_cells(source, columns, &levels, rows, max_cells));
         }
         Ok(())
     };
-    let rows_read = input::read(source, columns, &sink)?;
+    let end = |stream: u64| merge.end_stream(stream);
+    let rows_read = input::read_streams(source, columns, &sink, &end)?;
     let (table, skipped) = merge.finish();
     if table.cells.len() > max_cells {
-        let empty = Batch::default();
-        return Err(too_many_cells(source, columns, &empty, max_cells));
+        return Err(too_many_cells(source, columns, &[], 0, max_cells));
     }
     Ok(Aggregate {
         table,
@@ -132,19 +133,18 @@ pub fn aggregate_with_limit(
 
 /// The error for more than `max` cells; names the protected column with the most distinct
 /// values in `batch` (the likely identifier).
-fn too_many_cells(source: &Source, columns: &Columns, batch: &Batch, max: usize) -> Error {
-    let widest = batch
-        .protected
+fn too_many_cells(
+    source: &Source,
+    columns: &Columns,
+    levels: &[usize],
+    rows: usize,
+    max: usize,
+) -> Error {
+    let widest = levels
         .iter()
         .zip(&columns.protected)
-        .max_by_key(|(c, _)| c.levels.len())
-        .map(|(c, name)| {
-            format!(
-                " (column '{name}' alone has {} distinct values in {} rows)",
-                c.levels.len(),
-                c.codes.len()
-            )
-        })
+        .max_by_key(|(n, _)| **n)
+        .map(|(n, name)| format!(" (column '{name}' alone has {n} distinct values in {rows} rows)"))
         .unwrap_or_default();
     Error::Schema {
         path: source.path.clone(),
@@ -159,42 +159,159 @@ fn too_many_cells(source: &Source, columns: &Columns, batch: &Batch, max: usize)
 
 /// Aggregate one batch into a cell table.
 pub fn aggregate_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
-    let (cell_of_row, keys) = cell_indices(batch);
-    let mut stats = vec![GroupStats::with_bins(options.bins); keys.len()];
-    for (row, &cell) in cell_of_row.iter().enumerate() {
-        let weight = batch.weight.as_ref().map_or(1.0, |w| w[row]);
-        let score = batch.score.as_ref().map(|s| s[row]);
-        stats[cell as usize].push(batch.label[row], batch.prediction[row], score, weight);
-    }
-    let cells = keys.into_iter().zip(stats).collect();
-    CellTable { cells }
+    let mut table = CellTable::default();
+    fold_batch(batch, options, &mut table);
+    table
 }
 
-/// Assign each row a dense cell number; return the numbers and each cell's key.
+/// `folded.merge(aggregate_batch(batch, options))`, with the same result to the bit, but
+/// cheaper (issue 8): without a weight column, every score-distribution sum is a count of
+/// rows (an integer, exact in any order), so rows go straight into `folded`'s distributions
+/// instead of into a per-batch one that is merged afterwards. All other sums are still formed
+/// per batch and then added, so their rounding is that of the per-batch merge.
+fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) {
+    let (cell_of_row, keys) = cell_indices(batch);
+    let mut stats = vec![GroupStats::with_bins(options.bins); keys.len()];
+    let direct = batch.weight.is_none() && batch.score.is_some();
+    if direct {
+        for (partial, key) in stats.iter_mut().zip(&keys) {
+            if let Some(mine) = folded.cells.get_mut(key) {
+                partial.score.distribution = std::mem::take(&mut mine.score.distribution);
+            }
+        }
+    }
+    match (&batch.weight, &batch.score) {
+        (None, Some(score)) => push_rows(&mut stats, batch, &cell_of_row, |_| 1.0, score),
+        (Some(w), Some(score)) => push_rows(&mut stats, batch, &cell_of_row, |r| w[r], score),
+        (weight, None) => {
+            for (row, &cell) in cell_of_row.iter().enumerate() {
+                let w = weight.as_ref().map_or(1.0, |w| w[row]);
+                stats[cell as usize].push(batch.label[row], batch.prediction[row], None, w);
+            }
+        }
+    }
+    for (key, mut partial) in keys.into_iter().zip(stats) {
+        match folded.cells.get_mut(&key) {
+            Some(mine) => {
+                if direct {
+                    let distribution = std::mem::take(&mut partial.score.distribution);
+                    mine.merge(&partial);
+                    mine.score.distribution = distribution;
+                } else {
+                    mine.merge(&partial);
+                }
+            }
+            None => {
+                folded.cells.insert(key, partial);
+            }
+        }
+    }
+}
+
+/// Push every row of a batch with a score column into its cell.
+///
+/// Rows are visited cell by cell, in row order within a cell: a cell's sums see the same
+/// additions in the same order as row by row, while one cell's score distribution at a time
+/// stays in cache (issue 8).
+#[inline]
+fn push_rows(
+    stats: &mut [GroupStats],
+    batch: &Batch,
+    cell_of_row: &[u32],
+    weight: impl Fn(usize) -> f64,
+    score: &[f64],
+) {
+    let rows = cell_of_row.len();
+    let (label, prediction) = (&batch.label[..rows], &batch.prediction[..rows]);
+    let score = &score[..rows];
+    let slots: Vec<u32> = (score.iter())
+        .map(|&s| distribution::grid_slot(s).map_or(u32::MAX, |k| k as u32))
+        .collect();
+    // Counting sort of the rows by cell (stable).
+    let mut starts = vec![0usize; stats.len() + 1];
+    for &cell in cell_of_row {
+        starts[cell as usize + 1] += 1;
+    }
+    for c in 1..starts.len() {
+        starts[c] += starts[c - 1];
+    }
+    let mut fill = starts.clone();
+    let mut order = vec![0u32; rows];
+    for (row, &cell) in cell_of_row.iter().enumerate() {
+        order[fill[cell as usize]] = row as u32;
+        fill[cell as usize] += 1;
+    }
+    for (cell, stats) in stats.iter_mut().enumerate() {
+        for &row in &order[starts[cell]..starts[cell + 1]] {
+            let row = row as usize;
+            stats.push_scored(
+                label[row],
+                prediction[row],
+                score[row],
+                slots[row],
+                weight(row),
+            );
+        }
+    }
+}
+
+/// Largest product of level counts for which cells are numbered through a dense table.
+const DENSE_CELLS: usize = 1 << 20;
+
+/// Assign each row a dense cell number (in order of first appearance); return the numbers and
+/// each cell's key.
 fn cell_indices(batch: &Batch) -> (Vec<u32>, Vec<CellKey>) {
     let n = batch.len();
-    // Mixed-radix code of the row's level codes; the product of level counts of one batch is
-    // at most n^k, so it fits in u128 for any realistic k.
-    let mut code = vec![0u128; n];
-    let mut stride = 1u128;
-    for column in &batch.protected {
-        for (c, &level) in code.iter_mut().zip(&column.codes) {
-            *c += u128::from(level) * stride;
-        }
-        stride = stride.saturating_mul(column.levels.len().max(1) as u128);
-    }
-    let mut dense: HashMap<u128, u32> = HashMap::new();
-    let mut first_row: Vec<usize> = Vec::new();
-    let cell_of_row = code
-        .iter()
-        .enumerate()
-        .map(|(row, c)| {
-            *dense.entry(*c).or_insert_with(|| {
-                first_row.push(row);
-                (first_row.len() - 1) as u32
-            })
-        })
+    let radices: Vec<usize> = (batch.protected.iter())
+        .map(|c| c.levels.len().max(1))
         .collect();
+    let product = (radices.iter()).try_fold(1usize, |p, &r| p.checked_mul(r));
+    let mut first_row: Vec<usize> = Vec::new();
+    let cell_of_row: Vec<u32> = match product {
+        // Few combinations: a table indexed by the mixed-radix code replaces the hash map.
+        Some(cells) if cells <= DENSE_CELLS => {
+            let mut code = vec![0u32; n];
+            let mut stride = 1u32;
+            for (column, &radix) in batch.protected.iter().zip(&radices) {
+                for (c, &level) in code.iter_mut().zip(&column.codes[..n]) {
+                    *c += level * stride;
+                }
+                stride = stride.saturating_mul(radix as u32);
+            }
+            let mut dense = vec![u32::MAX; cells];
+            code.iter_mut().enumerate().for_each(|(row, c)| {
+                let slot = &mut dense[*c as usize];
+                if *slot == u32::MAX {
+                    *slot = first_row.len() as u32;
+                    first_row.push(row);
+                }
+                *c = *slot;
+            });
+            code
+        }
+        _ => {
+            // Mixed-radix code of the row's level codes; the product of level counts of one
+            // batch is at most n^k, so it fits in u128 for any realistic k.
+            let mut code = vec![0u128; n];
+            let mut stride = 1u128;
+            for column in &batch.protected {
+                for (c, &level) in code.iter_mut().zip(&column.codes) {
+                    *c += u128::from(level) * stride;
+                }
+                stride = stride.saturating_mul(column.levels.len().max(1) as u128);
+            }
+            let mut dense: HashMap<u128, u32> = HashMap::new();
+            code.iter()
+                .enumerate()
+                .map(|(row, c)| {
+                    *dense.entry(*c).or_insert_with(|| {
+                        first_row.push(row);
+                        (first_row.len() - 1) as u32
+                    })
+                })
+                .collect()
+        }
+    };
     let keys = first_row
         .into_iter()
         .map(|row| {
@@ -211,8 +328,11 @@ fn cell_indices(batch: &Batch) -> (Vec<u32>, Vec<CellKey>) {
 /// Collects per-batch results from any thread and merges them in file order.
 ///
 /// A batch's sequence number is [`input::batch_seq`]`(stream, index)`. Batches of one stream
-/// are folded as soon as every earlier batch of that stream has arrived, so memory holds one
-/// table per stream plus the batches that arrived early; streams are merged in order at the end.
+/// are folded as soon as every earlier batch of that stream has arrived (the batch that is
+/// next in its stream is folded straight into the stream's table, without a per-batch table),
+/// so memory holds one table per stream plus the batches that arrived early. A stream that a
+/// reader declares complete ([`OrderedMerge::end_stream`]) is merged into the result as soon
+/// as every earlier stream is, so memory does not grow with the number of streams either.
 /// The merge order is therefore the file order, whatever the thread scheduling.
 #[derive(Debug, Default)]
 pub struct OrderedMerge {
@@ -221,6 +341,9 @@ pub struct OrderedMerge {
 
 #[derive(Debug, Default)]
 struct MergeState {
+    /// Streams `0..next_stream`, merged in order.
+    merged: CellTable,
+    next_stream: u64,
     streams: BTreeMap<u64, StreamState>,
     skipped: BTreeMap<String, u64>,
 }
@@ -230,22 +353,86 @@ struct StreamState {
     folded: CellTable,
     next: u64,
     early: BTreeMap<u64, CellTable>,
+    /// The reader said that no more batches follow.
+    ended: bool,
+}
+
+impl StreamState {
+    /// Fold the early batches that are now next.
+    fn drain(&mut self) {
+        while let Some(next) = self.early.remove(&self.next) {
+            self.folded.merge(next);
+            self.next += 1;
+        }
+    }
+}
+
+impl MergeState {
+    /// Merge the complete streams that are next in file order.
+    fn advance(&mut self) {
+        while let Some(s) = self.streams.get(&self.next_stream) {
+            if !(s.ended && s.early.is_empty()) {
+                break;
+            }
+            if let Some(s) = self.streams.remove(&self.next_stream) {
+                self.merged.merge(s.folded);
+            }
+            self.next_stream += 1;
+        }
+    }
 }
 
 impl OrderedMerge {
     /// Hand in the result of batch `seq`.
     pub fn push(&self, seq: u64, partial: CellTable, skipped: BTreeMap<String, u64>) {
         let (stream, index) = input::split_batch_seq(seq);
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.lock();
         for (reason, count) in skipped {
             *state.skipped.entry(reason).or_default() += count;
         }
         let s = state.streams.entry(stream).or_default();
         s.early.insert(index, partial);
-        while let Some(next) = s.early.remove(&s.next) {
-            s.folded.merge(next);
-            s.next += 1;
+        s.drain();
+        state.advance();
+    }
+
+    /// Aggregate batch `seq` and hand in the result: the same as
+    /// `push(seq, aggregate_batch(&batch, options), batch.skipped)`, but a batch that is next
+    /// in its stream is folded into the stream's table directly.
+    pub fn fold(&self, seq: u64, batch: Batch, options: AggregateOptions) {
+        let (stream, index) = input::split_batch_seq(seq);
+        let mut state = self.lock();
+        let s = state.streams.entry(stream).or_default();
+        if s.next != index {
+            drop(state);
+            let partial = aggregate_batch(&batch, options);
+            return self.push(seq, partial, batch.skipped);
         }
+        // Only this batch has index `next`, so no other thread touches the table meanwhile:
+        // others only add early batches, which are folded after this one.
+        let mut folded = std::mem::take(&mut s.folded);
+        drop(state);
+        fold_batch(&batch, options, &mut folded);
+        let mut state = self.lock();
+        for (reason, count) in batch.skipped {
+            *state.skipped.entry(reason).or_default() += count;
+        }
+        let s = state.streams.entry(stream).or_default();
+        s.folded = folded;
+        s.next += 1;
+        s.drain();
+        state.advance();
+    }
+
+    /// The reader will hand in no more batches of `stream`.
+    pub fn end_stream(&self, stream: u64) {
+        let mut state = self.lock();
+        state.streams.entry(stream).or_default().ended = true;
+        state.advance();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MergeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The most cells folded into one stream so far: a lower bound of the cells of the whole.
@@ -255,6 +442,7 @@ impl OrderedMerge {
             .streams
             .values()
             .map(|s| s.folded.cells.len())
+            .chain([state.merged.cells.len()])
             .max()
             .unwrap_or(0)
     }
@@ -262,7 +450,7 @@ impl OrderedMerge {
     /// All partials merged in ascending sequence order.
     pub fn finish(self) -> (CellTable, BTreeMap<String, u64>) {
         let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut merged = CellTable::default();
+        let mut merged = state.merged;
         for (_, stream) in state.streams {
             merged.merge(stream.folded);
             // Only reached if a reader skipped an index; still merged in order.
@@ -323,6 +511,83 @@ mod tests {
         let missing = &t.cells[&vec![None]];
         assert_eq!(missing.counts.fn_, 1);
         assert_eq!(t.total().rows, 4);
+    }
+
+    /// Bit-level view of a table, so that equal means equal to the bit.
+    fn bits(t: &CellTable) -> String {
+        format!("{t:?}")
+    }
+
+    #[test]
+    fn folding_a_batch_equals_merging_its_table_to_the_bit() {
+        // Many rows on the score grid (so distributions move to dense storage) and some off it.
+        let groups = ["a", "b", "", "c"];
+        let rows: Vec<(bool, bool, f64, &str)> = (0..20_000)
+            .map(|i| {
+                let s = if i % 97 == 0 {
+                    0.123_456_7
+                } else {
+                    ((i * 7919) % 10_001) as f64 / 1e4
+                };
+                (i % 3 == 0, s >= 0.5, s, groups[i % 4])
+            })
+            .collect();
+        let opts = AggregateOptions { bins: 10 };
+        for weighted in [false, true] {
+            let make = |part: &[(bool, bool, f64, &str)]| {
+                let mut b = batch(part);
+                if weighted {
+                    b.weight = Some((0..part.len()).map(|i| 0.3 + (i % 7) as f64).collect());
+                }
+                b
+            };
+            let parts = [make(&rows[..7000]), make(&rows[7000..]), make(&rows[..50])];
+            let mut merged = CellTable::default();
+            let mut folded = CellTable::default();
+            for p in &parts {
+                merged.merge(aggregate_batch(p, opts));
+                fold_batch(p, opts, &mut folded);
+            }
+            assert_eq!(folded, merged);
+            let sorted = |t: &CellTable| -> Vec<_> {
+                t.cells
+                    .values()
+                    .map(|g| g.score.distribution.sorted())
+                    .collect()
+            };
+            assert_eq!(
+                format!("{:?}", sorted(&folded)),
+                format!("{:?}", sorted(&merged))
+            );
+            let strip = |t: &CellTable| {
+                let mut t = t.clone();
+                t.cells
+                    .values_mut()
+                    .for_each(|g| g.score.distribution.clear());
+                bits(&t)
+            };
+            assert_eq!(strip(&folded), strip(&merged), "weighted: {weighted}");
+        }
+    }
+
+    #[test]
+    fn ended_streams_are_merged_early_and_in_order() {
+        let opts = AggregateOptions { bins: 10 };
+        let b = |s: f64| batch(&[(true, true, s, "g"), (false, true, s / 2.0, "h")]);
+        let reference = OrderedMerge::default();
+        let early = OrderedMerge::default();
+        // Streams 0 and 1, two batches each; stream 1 arrives first.
+        for (stream, index, s) in [(1, 0, 0.3), (1, 1, 0.7), (0, 0, 0.1), (0, 1, 0.9)] {
+            let seq = input::batch_seq(stream, index);
+            reference.push(seq, aggregate_batch(&b(s), opts), BTreeMap::new());
+            early.fold(seq, b(s), opts);
+            if index == 1 {
+                early.end_stream(stream);
+            }
+        }
+        assert_eq!(early.lock().streams.len(), 0, "both streams merged");
+        let (a, r) = (early.finish().0, reference.finish().0);
+        assert_eq!(bits(&a), bits(&r));
     }
 
     #[test]

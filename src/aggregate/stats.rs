@@ -1,6 +1,8 @@
 //! [`GroupStats`]: the sufficient statistics of one group, with `push` and `merge`.
 
-use super::distribution::ScoreDistribution;
+use std::sync::OnceLock;
+
+use super::distribution::{grid_score, ScoreDistribution, GRID_STEPS};
 
 /// The four cells of a binary confusion matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -114,6 +116,17 @@ impl GroupStats {
         }
     }
 
+    /// [`push`](Self::push) of a row with a score whose grid slot is known (`u32::MAX`:
+    /// off the grid); the same sums to the bit, with the logarithms looked up (issue 8).
+    #[inline]
+    pub(crate) fn push_scored(&mut self, label: bool, decision: bool, s: f64, slot: u32, w: f64) {
+        self.rows += 1;
+        self.counts.add(label, decision, 1);
+        self.weighted.add(label, decision, w);
+        self.weighted_sq.add(label, decision, w * w);
+        self.score.push_slot(label, s, slot, w);
+    }
+
     /// Add the statistics of a disjoint set of rows.
     pub fn merge(&mut self, other: &GroupStats) {
         self.rows += other.rows;
@@ -124,16 +137,46 @@ impl GroupStats {
     }
 }
 
+/// `(ln p, ln(1 − p))` of every grid score, p clipped as in the log loss.
+fn grid_logs() -> &'static [(f64, f64)] {
+    static LOGS: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        (0..=GRID_STEPS as usize)
+            .map(|k| {
+                let p = clipped(grid_score(k));
+                (p.ln(), (1.0 - p).ln())
+            })
+            .collect()
+    })
+}
+
+/// The probability used in the log loss: `s` clipped to [ε, 1 − ε].
+fn clipped(s: f64) -> f64 {
+    s.clamp(f64::EPSILON, 1.0 - f64::EPSILON)
+}
+
 impl ScoreStats {
     fn push(&mut self, label: bool, s: f64, w: f64) {
+        let slot = super::distribution::grid_slot(s).map_or(u32::MAX, |k| k as u32);
+        self.push_slot(label, s, slot, w);
+    }
+
+    #[inline]
+    fn push_slot(&mut self, label: bool, s: f64, slot: u32, w: f64) {
         let y = if label { 1.0 } else { 0.0 };
         self.rows += 1;
         self.weight += w;
         self.sum_score += w * s;
         self.sum_label += w * y;
         self.sum_squared_error += w * (s - y) * (s - y);
-        let p = s.clamp(f64::EPSILON, 1.0 - f64::EPSILON);
-        self.sum_log_loss -= w * if label { p.ln() } else { (1.0 - p).ln() };
+        let (ln_p, ln_q) = match grid_logs().get(slot as usize) {
+            Some(&logs) => logs,
+            None => {
+                let p = clipped(s);
+                (p.ln(), (1.0 - p).ln())
+            }
+        };
+        self.sum_log_loss -= w * if label { ln_p } else { ln_q };
         if !self.bins.is_empty() {
             let b = bin_index(s, self.bins.len());
             let bin = &mut self.bins[b];
@@ -142,7 +185,7 @@ impl ScoreStats {
             bin.sum_score += w * s;
             bin.sum_label += w * y;
         }
-        self.distribution.push(s, label, w);
+        self.distribution.push_slot(s, slot, label, w);
     }
 
     fn merge(&mut self, other: &ScoreStats) {

@@ -160,9 +160,21 @@ pub fn split_batch_seq(seq: u64) -> (u64, u64) {
 /// Returns the number of data rows read (kept and skipped). Errors name the file, the 1-based
 /// data row and the column; when several rows are bad, the earliest is reported.
 pub fn read(source: &Source, columns: &Columns, sink: &Sink<'_>) -> Result<u64> {
+    read_streams(source, columns, sink, &|_| {})
+}
+
+/// [`read`], also calling `end(stream)` once a stream's last batch has been handed to `sink`
+/// (Parquet; a CSV file is one stream, which ends when `read` returns). A consumer can then
+/// release what it holds per stream early, so memory does not grow with the row groups.
+pub fn read_streams(
+    source: &Source,
+    columns: &Columns,
+    sink: &Sink<'_>,
+    end: &(dyn Fn(u64) + Sync),
+) -> Result<u64> {
     match source.format {
         Format::Csv => csv::read(source, columns, DEFAULT_BATCH_ROWS, sink),
-        Format::Parquet => parquet::read(source, columns, sink),
+        Format::Parquet => parquet::read_streams(source, columns, sink, end),
     }
 }
 

@@ -87,15 +87,26 @@ pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
 /// numbers. A file without rows returns `Ok(0)` without calling `sink`. Returns the number of
 /// data rows read, kept and skipped.
 pub fn read(source: &Source, columns: &Columns, sink: &Sink<'_>) -> Result<u64> {
-    read_batches(source, columns, super::DEFAULT_BATCH_ROWS, sink)
+    read_streams(source, columns, sink, &|_| {})
 }
 
-/// [`read`] with a chosen number of rows per decoded batch (0 is treated as 1).
+/// [`read`], calling `end(i)` after the last batch of row group `i` went to `sink`.
+pub fn read_streams(
+    source: &Source,
+    columns: &Columns,
+    sink: &Sink<'_>,
+    end: &(dyn Fn(u64) + Sync),
+) -> Result<u64> {
+    read_batches(source, columns, super::DEFAULT_BATCH_ROWS, sink, end)
+}
+
+/// [`read_streams`] with a chosen number of rows per decoded batch (0 is treated as 1).
 fn read_batches(
     source: &Source,
     columns: &Columns,
     batch_rows: usize,
     sink: &Sink<'_>,
+    end: &(dyn Fn(u64) + Sync),
 ) -> Result<u64> {
     let path = source.path.as_path();
     if source.is_stdin() {
@@ -105,6 +116,7 @@ fn read_batches(
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?;
     let plan = Plan::new(path, columns, metadata.schema())?;
+    let metadata = strings_as_dictionaries(metadata, &plan);
     let starts = row_group_starts(path, metadata.metadata())?;
     let job = Job {
         path,
@@ -116,13 +128,62 @@ fn read_batches(
         first_failed: AtomicUsize::new(usize::MAX),
     };
     let groups = starts.len() - 1;
-    let results: Vec<Result<()>> = (0..groups)
+    // Row groups are started in file order (one shared counter, one worker per thread), so a
+    // consumer that merges them in order holds only about one per thread (issue 8).
+    let next = AtomicUsize::new(0);
+    let workers = rayon::current_num_threads().clamp(1, groups.max(1));
+    let mut results: Vec<(usize, Result<()>)> = (0..workers)
         .into_par_iter()
-        .map(|i| job.run_group(i, starts[i], sink))
+        .flat_map_iter(|_| {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= groups {
+                    break done;
+                }
+                let result = job.run_group(i, starts[i], sink);
+                if result.is_ok() {
+                    end(i as u64);
+                }
+                done.push((i, result));
+            }
+        })
         .collect();
     // The first error in row-group order is the one with the smallest row.
-    results.into_iter().collect::<Result<Vec<()>>>()?;
+    results.sort_by_key(|(i, _)| *i);
+    results
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<()>>>()?;
     Ok(starts[groups])
+}
+
+/// Decode plain string protected columns as dictionaries: Parquet stores them
+/// dictionary-encoded, and asking for a dictionary keeps the keys instead of building one
+/// string per row (issue 8). Returns `metadata` unchanged when the reader cannot do so.
+fn strings_as_dictionaries(metadata: ArrowReaderMetadata, plan: &Plan) -> ArrowReaderMetadata {
+    let schema = metadata.schema();
+    let protected: Vec<usize> = plan.protected.iter().map(|c| plan.roots[c.index]).collect();
+    let mut changed = false;
+    let fields: Vec<arrow_schema::FieldRef> = (schema.fields().iter().enumerate())
+        .map(|(i, f)| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 if protected.contains(&i) => {
+                changed = true;
+                let dict = DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(f.data_type().clone()),
+                );
+                std::sync::Arc::new(f.as_ref().clone().with_data_type(dict))
+            }
+            _ => f.clone(),
+        })
+        .collect();
+    if !changed {
+        return metadata;
+    }
+    let hinted = Schema::new_with_metadata(fields, schema.metadata().clone());
+    let options = ArrowReaderOptions::new().with_schema(std::sync::Arc::new(hinted));
+    ArrowReaderMetadata::try_new(metadata.metadata().clone(), options).unwrap_or(metadata)
 }
 
 /// Shorthand for an [`Error::Schema`].
@@ -842,7 +903,7 @@ mod tests {
             out.lock().expect("lock").push((seq, batch));
             Ok(())
         };
-        let rows = read_batches(src, cols, batch_rows, &sink)?;
+        let rows = read_batches(src, cols, batch_rows, &sink, &|_| {})?;
         let mut batches = out.into_inner().expect("lock");
         batches.sort_by_key(|(seq, _)| *seq);
         Ok((batches, rows))
