@@ -341,17 +341,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 fn init(args: InitArgs) -> Result<Outcome> {
-    let delimiter = match args.delimiter.as_deref() {
-        None => b',',
-        Some("tab") | Some("\\t") => b'\t',
-        Some(d) if d.len() == 1 => d.as_bytes()[0],
-        Some(d) => {
-            return Err(Error::spec(
-                "--delimiter",
-                format!("'{d}' is not one character"),
-            ))
-        }
-    };
+    let delimiter = crate::spec::delimiter(args.delimiter.as_deref())
+        .map_err(|msg| Error::spec("--delimiter", msg))?;
     let source = crate::input::Source::from_path(&args.data, delimiter);
     let out = args.out.unwrap_or_else(|| {
         let stem = args

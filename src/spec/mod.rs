@@ -407,7 +407,8 @@ fn normalize(path: &Path) -> PathBuf {
     out.iter().collect()
 }
 
-fn delimiter(text: Option<&str>) -> std::result::Result<u8, String> {
+/// A CSV delimiter as written in a spec or flag: one ASCII character, or `tab` / `\t`.
+pub fn delimiter(text: Option<&str>) -> std::result::Result<u8, String> {
     match text {
         None => Ok(b','),
         Some("\\t") | Some("tab") => Ok(b'\t'),
