@@ -171,15 +171,15 @@ pub fn aggregate_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
 /// per batch and then added, so their rounding is that of the per-batch merge.
 fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) {
     let (cell_of_row, keys) = cell_indices(batch);
-    let mut stats = vec![GroupStats::with_bins(options.bins); keys.len()];
-    let direct = batch.weight.is_none() && batch.score.is_some();
-    if direct {
-        for (partial, key) in stats.iter_mut().zip(&keys) {
-            if let Some(mine) = folded.cells.get_mut(key) {
-                partial.score.distribution = std::mem::take(&mut mine.score.distribution);
-            }
-        }
-    }
+    // Each cell's running statistics continue in place, row by row in file order, so no sum
+    // depends on where the reader split the rows into batches (issue 9).
+    let mut stats: Vec<GroupStats> = keys
+        .iter()
+        .map(|key| match folded.cells.get_mut(key) {
+            Some(mine) => std::mem::take(mine),
+            None => GroupStats::with_bins(options.bins),
+        })
+        .collect();
     match (&batch.weight, &batch.score) {
         (None, Some(score)) => push_rows(&mut stats, batch, &cell_of_row, |_| 1.0, score),
         (Some(w), Some(score)) => push_rows(&mut stats, batch, &cell_of_row, |r| w[r], score),
@@ -190,21 +190,8 @@ fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) 
             }
         }
     }
-    for (key, mut partial) in keys.into_iter().zip(stats) {
-        match folded.cells.get_mut(&key) {
-            Some(mine) => {
-                if direct {
-                    let distribution = std::mem::take(&mut partial.score.distribution);
-                    mine.merge(&partial);
-                    mine.score.distribution = distribution;
-                } else {
-                    mine.merge(&partial);
-                }
-            }
-            None => {
-                folded.cells.insert(key, partial);
-            }
-        }
+    for (key, cell) in keys.into_iter().zip(stats) {
+        folded.cells.insert(key, cell);
     }
 }
 
@@ -519,7 +506,7 @@ mod tests {
     }
 
     #[test]
-    fn folding_a_batch_equals_merging_its_table_to_the_bit() {
+    fn folding_batches_equals_pushing_every_row_in_file_order_to_the_bit() {
         // Many rows on the score grid (so distributions move to dense storage) and some off it.
         let groups = ["a", "b", "", "c"];
         let rows: Vec<(bool, bool, f64, &str)> = (0..20_000)
@@ -542,10 +529,21 @@ mod tests {
                 b
             };
             let parts = [make(&rows[..7000]), make(&rows[7000..]), make(&rows[..50])];
+            // The reference: every row pushed into its cell one by one, in file order, so
+            // the sums cannot depend on where batches split (issue 9).
             let mut merged = CellTable::default();
             let mut folded = CellTable::default();
             for p in &parts {
-                merged.merge(aggregate_batch(p, opts));
+                for row in 0..p.len() {
+                    let level = &p.protected[0].levels[p.protected[0].codes[row] as usize];
+                    let w = p.weight.as_ref().map_or(1.0, |w| w[row]);
+                    let score = p.score.as_ref().map(|s| s[row]);
+                    merged
+                        .cells
+                        .entry(vec![level.clone()])
+                        .or_insert_with(|| GroupStats::with_bins(opts.bins))
+                        .push(p.label[row], p.prediction[row], score, w);
+                }
                 fold_batch(p, opts, &mut folded);
             }
             assert_eq!(folded, merged);
