@@ -580,23 +580,9 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
-    use std::sync::Mutex;
 
     use super::*;
-
-    /// Columns with a label, a score, a prediction and the given protected columns.
-    fn columns(protected: &[&str]) -> Columns {
-        Columns {
-            label: "label".into(),
-            score: Some("score".into()),
-            prediction: Some("prediction".into()),
-            weight: None,
-            protected: protected.iter().map(|s| s.to_string()).collect(),
-            positive_label: None,
-            threshold: 0.5,
-            invalid_rows: InvalidRows::Error,
-        }
-    }
+    use crate::input::test_util::{collect, columns};
 
     /// Write `bytes` to a temporary file named `name`.
     fn file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, Source) {
@@ -612,13 +598,7 @@ mod tests {
         cols: &Columns,
         batch_rows: usize,
     ) -> Result<(Vec<(u64, Batch)>, u64)> {
-        let out = Mutex::new(Vec::new());
-        let sink = |seq: u64, batch: Batch| -> Result<()> {
-            out.lock().expect("lock").push((seq, batch));
-            Ok(())
-        };
-        let rows = read(source, cols, batch_rows, &sink)?;
-        Ok((out.into_inner().expect("lock"), rows))
+        collect(|sink| read(source, cols, batch_rows, sink))
     }
 
     /// The values of a categorical, row by row.

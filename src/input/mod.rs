@@ -226,6 +226,45 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Helpers shared by the readers' unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use std::sync::Mutex;
+
+    use super::{Batch, Columns, InvalidRows, Sink};
+    use crate::error::Result;
+
+    /// Columns with a label, a score, a prediction and the given protected columns.
+    pub(crate) fn columns(protected: &[&str]) -> Columns {
+        Columns {
+            label: "label".into(),
+            score: Some("score".into()),
+            prediction: Some("prediction".into()),
+            weight: None,
+            protected: protected.iter().map(|s| s.to_string()).collect(),
+            positive_label: None,
+            threshold: 0.5,
+            invalid_rows: InvalidRows::Error,
+        }
+    }
+
+    /// Run `read` with a sink that keeps every batch; returns the (sequence number, batch)
+    /// pairs in sequence order and the row count `read` returned.
+    pub(crate) fn collect(
+        read: impl FnOnce(&Sink<'_>) -> Result<u64>,
+    ) -> Result<(Vec<(u64, Batch)>, u64)> {
+        let out = Mutex::new(Vec::new());
+        let sink = |seq: u64, batch: Batch| -> Result<()> {
+            out.lock().expect("lock").push((seq, batch));
+            Ok(())
+        };
+        let rows = read(&sink)?;
+        let mut batches = out.into_inner().expect("lock");
+        batches.sort_by_key(|(seq, _)| *seq);
+        Ok((batches, rows))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

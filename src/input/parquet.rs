@@ -828,6 +828,7 @@ mod tests {
     use parquet::file::properties::WriterProperties;
 
     use super::*;
+    use crate::input::test_util::{collect, columns};
 
     /// Write `columns` as a Parquet file with row groups of `group_rows` rows.
     fn write(dir: &tempfile::TempDir, columns: Vec<(&str, ArrayRef)>, group_rows: usize) -> Source {
@@ -879,34 +880,13 @@ mod tests {
         )
     }
 
-    fn columns(protected: &[&str]) -> Columns {
-        Columns {
-            label: "label".into(),
-            score: Some("score".into()),
-            prediction: Some("prediction".into()),
-            weight: None,
-            protected: protected.iter().map(|s| s.to_string()).collect(),
-            positive_label: None,
-            threshold: 0.5,
-            invalid_rows: InvalidRows::Error,
-        }
-    }
-
     /// Read everything with `batch_rows` rows per decoded batch; batches in sequence order.
     fn read_all(
         src: &Source,
         cols: &Columns,
         batch_rows: usize,
     ) -> Result<(Vec<(u64, Batch)>, u64)> {
-        let out = Mutex::new(Vec::new());
-        let sink = |seq: u64, batch: Batch| -> Result<()> {
-            out.lock().expect("lock").push((seq, batch));
-            Ok(())
-        };
-        let rows = read_batches(src, cols, batch_rows, &sink, &|_| {})?;
-        let mut batches = out.into_inner().expect("lock");
-        batches.sort_by_key(|(seq, _)| *seq);
-        Ok((batches, rows))
+        collect(|sink| read_batches(src, cols, batch_rows, sink, &|_| {}))
     }
 
     /// The values of a categorical, row by row.
