@@ -47,8 +47,8 @@ fn cells(rows: u64) -> CellTable {
         let stats = GroupStats {
             rows: n,
             counts,
-            weighted: as_f64,
-            weighted_sq: as_f64,
+            weighted: as_f64.into(),
+            weighted_sq: as_f64.into(),
             ..GroupStats::default()
         };
         table.cells.insert(key, stats);

@@ -37,7 +37,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 use rayon::prelude::*;
 
-use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats};
+use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats, Sum};
 use crate::metrics::disparity::{self, Disparity};
 use crate::metrics::{inequality, rates, summary, Metrics};
 
@@ -145,8 +145,11 @@ impl Outcome {
 /// confusion counts only.
 pub fn evaluate(table: &CellTable, design: &[AttributeDesign]) -> Outcome {
     let total = table.total();
-    let mut overall = rates::rate_metrics(&total, total.weighted.tp + total.weighted.fp);
-    let benefits = inequality::benefits(&total.weighted);
+    let mut overall = rates::rate_metrics(
+        &total,
+        total.weighted.tp.value() + total.weighted.fp.value(),
+    );
+    let benefits = inequality::benefits(&total.weighted.value());
     overall.insert("theil_index".into(), inequality::theil_index(&benefits));
     overall.insert(
         "generalized_entropy_index".into(),
@@ -160,16 +163,18 @@ pub fn evaluate(table: &CellTable, design: &[AttributeDesign]) -> Outcome {
         .iter()
         .map(|d| {
             let groups = table.roll_up(&d.positions);
-            let pp: f64 = groups.values().map(|g| g.weighted.tp + g.weighted.fp).sum();
+            let pp: f64 = (groups.values())
+                .map(|g| g.weighted.tp.value() + g.weighted.fp.value())
+                .sum();
             let metrics: BTreeMap<&CellKey, Metrics> = groups
                 .iter()
                 .map(|(k, g)| (k, rates::rate_metrics(g, pp)))
                 .collect();
             let reference = d.reference.as_ref().and_then(|r| metrics.get(r));
-            let compared: Vec<(&Metrics, &Confusion<f64>)> = d
+            let compared: Vec<(&Metrics, Confusion<f64>)> = d
                 .compared
                 .iter()
-                .filter_map(|k| Some((metrics.get(k)?, &groups.get(k)?.weighted)))
+                .filter_map(|k| Some((metrics.get(k)?, groups.get(k)?.weighted.value())))
                 .collect();
             let summary = summary::summary(&compared, &overall);
             let groups = metrics
@@ -220,11 +225,15 @@ fn resample_cell(stats: &GroupStats, rng: &mut ChaCha8Rng) -> GroupStats {
             x as f64 * (sum / count as f64)
         }
     };
-    let scaled = |s: &Confusion<f64>| Confusion {
-        tp: scale(x[0], c.tp, s.tp),
-        fp: scale(x[1], c.fp, s.fp),
-        tn: scale(x[2], c.tn, s.tn),
-        fn_: scale(x[3], c.fn_, s.fn_),
+    let scaled = |s: &Confusion<Sum>| {
+        let s = s.value();
+        Confusion {
+            tp: scale(x[0], c.tp, s.tp),
+            fp: scale(x[1], c.fp, s.fp),
+            tn: scale(x[2], c.tn, s.tn),
+            fn_: scale(x[3], c.fn_, s.fn_),
+        }
+        .into()
     };
     GroupStats {
         rows: stats.rows,
@@ -336,8 +345,8 @@ mod tests {
             let c = stats.counts;
             assert_eq!(c.tp + c.fp + c.tn + c.fn_, t.cells[key].rows);
             // Unweighted: weights equal counts.
-            assert_eq!(stats.weighted.tp, c.tp as f64);
-            assert_eq!(stats.weighted_sq.fn_, c.fn_ as f64);
+            assert_eq!(stats.weighted.tp.value(), c.tp as f64);
+            assert_eq!(stats.weighted_sq.fn_.value(), c.fn_ as f64);
         }
     }
 
@@ -351,7 +360,10 @@ mod tests {
         };
         let r = resample(&t, &mut ChaCha8Rng::seed_from_u64(0));
         let s = &r.cells[&vec![None]];
-        assert_eq!((s.weighted.tp, s.weighted_sq.tp), (6.0, 20.0));
+        assert_eq!(
+            (s.weighted.tp.value(), s.weighted_sq.tp.value()),
+            (6.0, 20.0)
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats};
+use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats, Sum};
 use crate::metrics::catalog::Resolved;
 use crate::metrics::disparity::Disparity;
 use crate::metrics::{Metrics, Value};
@@ -203,7 +203,8 @@ const PROPORTIONS: [(&str, Cells, Cells); 12] = [
     ("error_rate", [false, true, false, true], ALL),
 ];
 
-fn sum(c: &Confusion<f64>, cells: Cells) -> f64 {
+fn sum(c: &Confusion<Sum>, cells: Cells) -> f64 {
+    let c = c.value();
     [c.tp, c.fp, c.tn, c.fn_]
         .iter()
         .zip(cells)
@@ -289,8 +290,8 @@ pub fn annotate(
         let keys: Vec<CellKey> = groups.keys().cloned().collect();
         let pp = groups.values().fold((0.0, 0.0), |(w, w2), g| {
             (
-                w + g.weighted.tp + g.weighted.fp,
-                w2 + g.weighted_sq.tp + g.weighted_sq.fp,
+                w + g.weighted.tp.value() + g.weighted.fp.value(),
+                w2 + g.weighted_sq.tp.value() + g.weighted_sq.fp.value(),
             )
         });
         for (g, stats) in attribute.groups.iter_mut().zip(groups.values()) {

@@ -186,8 +186,8 @@ fn weighted_intervals_use_the_effective_sample_size() {
             let y = bernoulli.sample(&mut rng) == 1;
             g.push(y, y, None, if i % 2 == 0 { 1.0 } else { 4.0 });
         }
-        let w = &g.weighted;
-        let w2 = &g.weighted_sq;
+        let w = g.weighted.value();
+        let w2 = g.weighted_sq.value();
         let all = w.tp + w.fp + w.tn + w.fn_;
         let all2 = w2.tp + w2.fp + w2.tn + w2.fn_;
         let [lo, hi] = weighted_rate_ci(CiMethod::Wilson, w.tp + w.fp, all, all2, 0.95).unwrap();
