@@ -153,6 +153,7 @@ pub fn build_report(
     };
     stats::annotate(
         &audit.uncertainty,
+        audit.binning,
         &agg.table,
         &audit.attributes,
         &mut report,

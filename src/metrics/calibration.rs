@@ -249,7 +249,7 @@ pub fn bnsp_auc(group: &ScoreDistribution, all: &ScoreDistribution) -> Value {
 
 /// Join the group's points with those of the rows outside it (all − group), at a common
 /// resolution, and build (negatives, positives) per score with `pick(group, others)`.
-fn mix(
+pub(crate) fn mix(
     group: &ScoreDistribution,
     all: &ScoreDistribution,
     pick: impl Fn(&ScorePoint, &ScorePoint) -> (f64, f64),

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 
 use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats, Sum};
+use crate::metrics::calibration::Binning;
 use crate::metrics::catalog::Resolved;
 use crate::metrics::disparity::Disparity;
 use crate::metrics::{Metrics, Value};
@@ -27,6 +28,7 @@ pub mod bootstrap;
 pub mod ci;
 pub mod hypothesis;
 pub mod prec;
+pub mod score_bootstrap;
 
 use bootstrap::{AttributeDesign, Slot};
 use ci::CiMethod;
@@ -276,6 +278,7 @@ pub fn attach_rate_cis(
 /// with the attributes `defs`. No `value` changes.
 pub fn annotate(
     opts: &Uncertainty,
+    binning: Binning,
     table: &CellTable,
     defs: &[AttributeDef],
     report: &mut AuditReport,
@@ -373,19 +376,29 @@ pub fn annotate(
         }
     }
     if opts.bootstrap > 0 {
-        bootstrap_intervals(opts, table, &designs, report);
+        bootstrap_intervals(opts, binning, table, &designs, report);
     }
 }
 
 /// Percentile intervals from `opts.bootstrap` replicates for every defined value of the report
-/// that has no interval yet and that the replicates recompute (rate-based values only).
+/// that has no interval yet and that the replicates recompute (rate-based values, and the
+/// score metrics of [`score_bootstrap`] with everything derived from them).
+///
+/// Each replicate value is shifted by (report value − value recomputed from the unresampled
+/// statistics): zero for the rates, and for the score metrics the small difference between
+/// the row-by-row sums and the sums rebuilt from the score distribution (binned beyond
+/// 65,536 distinct scores), so every interval is centred on the reported value's scale.
 fn bootstrap_intervals(
     opts: &Uncertainty,
+    binning: Binning,
     table: &CellTable,
     designs: &[AttributeDesign],
     report: &mut AuditReport,
 ) {
-    let observed = bootstrap::evaluate(table, designs);
+    let scores = score_bootstrap::ScoreDesign::new(table, designs, binning);
+    let unresampled = scores.as_ref().map(|sd| sd.observed());
+    let observed =
+        bootstrap::evaluate_with(table, designs, scores.as_ref().zip(unresampled.as_ref()));
     let mut slots = Vec::new();
     let mut consider = |slot: Slot, v: &Value| {
         if v.value.is_some() && v.ci.is_none() && observed.get(&slot).is_some() {
@@ -457,11 +470,21 @@ fn bootstrap_intervals(
             );
         }
     }
-    let rows = bootstrap::replicate_values(table, designs, &slots, opts.bootstrap, opts.seed);
+    let rows = bootstrap::replicate_values(
+        table,
+        designs,
+        scores.as_ref(),
+        &slots,
+        opts.bootstrap,
+        opts.seed,
+    );
     for (s, slot) in slots.iter().enumerate() {
-        let column: Vec<Option<f64>> = rows.iter().map(|row| row[s]).collect();
+        let recomputed = observed.get(slot);
         if let Some(v) = value_mut(report, slot) {
-            if let Some(x) = v.value {
+            if let (Some(x), Some(y)) = (v.value, recomputed) {
+                let shift = x - y;
+                let column: Vec<Option<f64>> =
+                    rows.iter().map(|row| row[s].map(|r| r + shift)).collect();
                 v.ci = ci::percentile_interval(&column, opts.confidence, x);
             }
         }
