@@ -161,8 +161,9 @@ pub fn evaluate_with(
         &total,
         total.weighted.tp.value() + total.weighted.fp.value(),
     );
-    if let Some((sd, draw)) = scores {
-        overall.extend(sd.overall(draw));
+    let mut scores = scores.map(|(sd, draw)| sd.evaluate(draw));
+    if let Some(s) = scores.as_mut() {
+        overall.append(&mut s.overall);
     }
     let benefits = inequality::benefits(&total.weighted.value());
     overall.insert("theil_index".into(), inequality::theil_index(&benefits));
@@ -179,7 +180,8 @@ pub fn evaluate_with(
         .enumerate()
         .map(|(a, d)| {
             let groups = table.roll_up(&d.positions);
-            let mut score_metrics = scores.map(|(sd, draw)| sd.groups(a, draw).into_iter());
+            let mut score_metrics =
+                (scores.as_mut()).map(|s| std::mem::take(&mut s.attributes[a]).into_iter());
             let pp: f64 = (groups.values())
                 .map(|g| g.weighted.tp.value() + g.weighted.fp.value())
                 .sum();

@@ -41,7 +41,7 @@ use crate::metrics::calibration::{self, BinRow, Binning};
 use crate::metrics::{Metrics, Value};
 
 /// Most strata of the score range.
-pub const MAX_STRATA: usize = 256;
+pub const MAX_STRATA: usize = 128;
 
 const NO_SCORES: &str = "no scored rows";
 
@@ -157,55 +157,51 @@ impl ScoreDesign {
         self.cells
             .iter()
             .map(|cats| {
-                let counts: Vec<u64> = cats.iter().map(|c| c.rows).collect();
-                let x = multinomial(&counts, rng);
-                x.iter()
-                    .zip(&counts)
-                    .map(|(&x, &c)| x as f64 / c as f64)
-                    .collect()
+                let mut x = multinomial(cats.iter().map(|c| c.rows), rng);
+                for (x, c) in x.iter_mut().zip(cats) {
+                    *x /= c.rows as f64;
+                }
+                x
             })
             .collect()
     }
 
-    /// Score metrics over all rows in the replicate `draw`.
-    pub fn overall(&self, draw: &Draw) -> Metrics {
+    /// Score metrics over all rows and of every group of every attribute (in key order) in
+    /// the replicate `draw`.
+    pub fn evaluate(&self, draw: &Draw) -> ScoreOutcome {
         let mut all = Sums::new(self.starts.len(), self.bins);
         for (cats, x) in self.cells.iter().zip(draw) {
             all.add(cats, x, &self.stratum_bin);
         }
-        let mut m = all.metrics(self.bins);
-        m.insert("auc".into(), auc(&all.pos, &all.neg, &self.total_within));
-        m
-    }
-
-    /// Score metrics of every group of attribute `a` (in key order) in the replicate `draw`.
-    pub fn groups(&self, a: usize, draw: &Draw) -> Vec<Metrics> {
-        let n_groups = self.within[a].len();
-        let mut all = Sums::new(self.starts.len(), self.bins);
-        let mut groups = vec![Sums::new(self.starts.len(), self.bins); n_groups];
-        for ((cats, x), &g) in self.cells.iter().zip(draw).zip(&self.cell_group[a]) {
-            groups[g].add(cats, x, &self.stratum_bin);
-            all.add(cats, x, &self.stratum_bin);
-        }
-        groups
-            .iter()
-            .zip(&self.within[a])
-            .map(|(g, w)| {
-                let mut m = g.metrics(self.bins);
-                m.insert("auc".into(), auc(&g.pos, &g.neg, &w.auc));
-                let others = |all: &[f64], mine: &[f64]| -> Vec<f64> {
-                    all.iter()
-                        .zip(mine)
-                        .map(|(a, m)| (a - m).max(0.0))
-                        .collect()
-                };
-                let (others_pos, others_neg) = (others(&all.pos, &g.pos), others(&all.neg, &g.neg));
-                m.insert("bpsn_auc".into(), auc(&others_pos, &g.neg, &w.bpsn));
-                m.insert("bnsp_auc".into(), auc(&g.pos, &others_neg, &w.bnsp));
-                m
+        let mut overall = all.metrics(self.bins);
+        overall.insert("auc".into(), auc(&all.pos, &all.neg, &self.total_within));
+        let attributes = (self.within.iter().zip(&self.cell_group))
+            .map(|(within, cell_group)| {
+                let mut groups = vec![Sums::new(self.starts.len(), self.bins); within.len()];
+                for ((cats, x), &g) in self.cells.iter().zip(draw).zip(cell_group) {
+                    groups[g].add(cats, x, &self.stratum_bin);
+                }
+                groups
+                    .iter()
+                    .zip(within)
+                    .map(|(g, w)| g.group_metrics(&all, w, self.bins))
+                    .collect()
             })
-            .collect()
+            .collect();
+        ScoreOutcome {
+            overall,
+            attributes,
+        }
     }
+}
+
+/// The score metrics of one replicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreOutcome {
+    /// Over all rows.
+    pub overall: Metrics,
+    /// Per attribute (design order), per group (key order).
+    pub attributes: Vec<Vec<Metrics>>,
 }
 
 /// Replicate sums of a set of cells.
@@ -255,6 +251,23 @@ impl Sums {
                 }
             }
         }
+    }
+
+    /// [`Sums::metrics`] plus the AUC, BPSN and BNSP AUC of a group within `all`.
+    fn group_metrics(&self, all: &Sums, within: &Within, bins: usize) -> Metrics {
+        let mut m = self.metrics(bins);
+        m.insert("auc".into(), auc(&self.pos, &self.neg, &within.auc));
+        let others = |all: &[f64], mine: &[f64]| -> Vec<f64> {
+            all.iter()
+                .zip(mine)
+                .map(|(a, m)| (a - m).max(0.0))
+                .collect()
+        };
+        let others_pos = others(&all.pos, &self.pos);
+        m.insert("bpsn_auc".into(), auc(&others_pos, &self.neg, &within.bpsn));
+        let others_neg = others(&all.neg, &self.neg);
+        m.insert("bnsp_auc".into(), auc(&self.pos, &others_neg, &within.bnsp));
+        m
     }
 
     /// Mean score, Brier, log loss, and ECE/MCE with equal-width bins.
@@ -407,25 +420,22 @@ fn mixed(
     })
 }
 
-/// A Multinomial(Σc; c/Σc) draw by conditional binomials.
-fn multinomial(counts: &[u64], rng: &mut ChaCha8Rng) -> Vec<u64> {
-    let mut out = vec![0u64; counts.len()];
-    let mut left_n: u64 = counts.iter().sum();
+/// A Multinomial(Σc; c/Σc) draw by conditional binomials, as f64 counts.
+fn multinomial(counts: impl Iterator<Item = u64> + Clone, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let mut left_n: u64 = counts.clone().sum();
     let mut left_c = left_n;
-    for (i, &c) in counts.iter().enumerate() {
-        if left_n == 0 {
-            break;
-        }
-        let x = if c == left_c {
-            left_n
-        } else if c == 0 {
+    let mut out = Vec::with_capacity(counts.size_hint().0);
+    for c in counts {
+        let x = if left_n == 0 || c == 0 {
             0
+        } else if c == left_c {
+            left_n
         } else {
             Binomial::new(left_n, c as f64 / left_c as f64)
                 .expect("0 < p < 1 by construction")
                 .sample(rng)
         };
-        out[i] = x;
+        out.push(x as f64);
         left_n -= x;
         left_c -= c;
     }
@@ -469,10 +479,11 @@ mod tests {
             let t = table(distinct);
             let sd = ScoreDesign::new(&t, &design(&t), Binning::Uniform).unwrap();
             let observed = sd.observed();
-            let groups = sd.groups(0, &observed);
+            let outcome = sd.evaluate(&observed);
+            let groups = &outcome.attributes[0];
             let all = t.total();
             let rolled = t.roll_up(&[0]);
-            for ((stats, m), expected_total) in rolled.values().zip(&groups).zip([&all, &all]) {
+            for ((stats, m), expected_total) in rolled.values().zip(groups).zip([&all, &all]) {
                 let expected = score_metrics(&stats.score, Binning::Uniform);
                 for key in ["mean_score", "brier", "log_loss", "ece", "mce", "auc"] {
                     let (a, b) = (m[key].value.unwrap(), expected[key].value.unwrap());
@@ -485,7 +496,7 @@ mod tests {
                 assert!((m["bpsn_auc"].value.unwrap() - bpsn).abs() < 1e-12);
                 assert!((m["bnsp_auc"].value.unwrap() - bnsp).abs() < 1e-12);
             }
-            let overall = sd.overall(&observed);
+            let overall = &outcome.overall;
             let expected = score_metrics(&all.score, Binning::Uniform);
             for key in ["mean_score", "brier", "ece", "auc"] {
                 let (a, b) = (overall[key].value.unwrap(), expected[key].value.unwrap());

@@ -360,7 +360,10 @@ fn bootstrap_reports_are_reproducible_and_contain_their_estimates() {
     // Score metrics are resampled too, except the recalibration fits (README "Uncertainty").
     for key in ["ece", "auc", "brier", "log_loss", "bpsn_auc"] {
         assert!(female["metrics"][key]["ci"].is_array(), "{key}");
-        assert!(female["disparities"][key]["ratio"]["ci"].is_array(), "{key}");
+        assert!(
+            female["disparities"][key]["ratio"]["ci"].is_array(),
+            "{key}"
+        );
     }
     for key in ["ece_difference", "auc_ratio", "brier_difference_to_overall"] {
         assert!(sex["summary"][key]["ci"].is_array(), "{key}");
