@@ -36,6 +36,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The fairness objective the thresholds must meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Objective {
     /// Selection rates within the tolerance of each other (`demographic_parity_difference`).
     DemographicParity,
@@ -187,6 +188,36 @@ pub struct Options {
     pub seed: u64,
     /// Tolerances of the trade-off table.
     pub sweep: Vec<f64>,
+}
+
+impl Options {
+    /// Check the numbers a user gives: tolerances finite and ≥ 0, costs finite and ≥ 0 (not
+    /// both 0), the holdout share in (0, 1), the threshold in [0, 1].
+    pub fn check(&self, holdout: Option<f64>, threshold: f64) -> Result<()> {
+        let bad = |flag: &str, msg: String| Err(crate::error::Error::spec(flag, msg));
+        for &t in self.sweep.iter().chain([&self.tolerance]) {
+            if !(t.is_finite() && t >= 0.0) {
+                return bad("--tolerance", format!("{t} is not a number >= 0"));
+            }
+        }
+        if let Utility::Cost { fp, fn_ } = self.utility {
+            if !(fp.is_finite() && fn_.is_finite() && fp >= 0.0 && fn_ >= 0.0 && fp + fn_ > 0.0) {
+                return bad(
+                    "--fp-cost/--fn-cost",
+                    format!("costs must be finite, >= 0 and not both 0 (got {fp}, {fn_})"),
+                );
+            }
+        }
+        if let Some(h) = holdout {
+            if !(h > 0.0 && h < 1.0) {
+                return bad("--holdout", format!("{h} is not a share in (0, 1)"));
+            }
+        }
+        if !(0.0..=1.0).contains(&threshold) {
+            return bad("--threshold", format!("{threshold} is not in [0, 1]"));
+        }
+        Ok(())
+    }
 }
 
 /// The default tolerances of the trade-off table (1 = unconstrained).

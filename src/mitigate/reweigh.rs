@@ -83,6 +83,25 @@ pub fn to_csv(cells: &[Cell]) -> String {
     out
 }
 
+/// Per-row weights as CSV `row,weight` (1-based data row, file order): the row's own weight
+/// times its cell's W(g, y). `rows` are (index into `names`, label, weight) per row.
+pub fn per_row_csv(cells: &[Cell], rows: &[(u32, bool, f64)], names: &[String]) -> String {
+    let by_cell: BTreeMap<(&str, bool), f64> = cells
+        .iter()
+        .map(|c| ((c.group.as_str(), c.label), c.weight))
+        .collect();
+    let mut out = String::with_capacity(rows.len() * 16 + 16);
+    out.push_str("row,weight\n");
+    for (i, &(g, y, w)) in rows.iter().enumerate() {
+        let cell = by_cell
+            .get(&(names[g as usize].as_str(), y))
+            .copied()
+            .unwrap_or(0.0);
+        out.push_str(&format!("{},{}\n", i + 1, w * cell));
+    }
+    out
+}
+
 /// A CSV field, quoted when it holds a comma, quote or line break.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
