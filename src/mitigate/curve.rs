@@ -132,14 +132,18 @@ impl GroupCurve {
         };
         let mut lower: Vec<usize> = Vec::new();
         for &i in &order {
-            while lower.len() >= 2 && cross(lower[lower.len() - 2], lower[lower.len() - 1], i) <= 0.0 {
+            while lower.len() >= 2
+                && cross(lower[lower.len() - 2], lower[lower.len() - 1], i) <= 0.0
+            {
                 lower.pop();
             }
             lower.push(i);
         }
         let mut upper: Vec<usize> = Vec::new();
         for &i in order.iter().rev() {
-            while upper.len() >= 2 && cross(upper[upper.len() - 2], upper[upper.len() - 1], i) <= 0.0 {
+            while upper.len() >= 2
+                && cross(upper[upper.len() - 2], upper[upper.len() - 1], i) <= 0.0
+            {
                 upper.pop();
             }
             upper.push(i);
@@ -180,7 +184,12 @@ mod tests {
     #[test]
     fn points_count_rows_at_or_above_each_threshold() {
         // Scores 0.2 (neg), 0.5 (pos), 0.5 (neg), 0.9 (pos).
-        let c = GroupCurve::new(&dist(&[(0.2, false), (0.5, true), (0.5, false), (0.9, true)]));
+        let c = GroupCurve::new(&dist(&[
+            (0.2, false),
+            (0.5, true),
+            (0.5, false),
+            (0.9, true),
+        ]));
         let got: Vec<(Option<f64>, f64, f64)> =
             c.points.iter().map(|p| (p.threshold, p.tp, p.fp)).collect();
         assert_eq!(
@@ -211,7 +220,11 @@ mod tests {
             assert!(i < c.points.len());
         }
         // (fp, tp) of threshold 0.6 is (1, 1): inside the hull of (0,0), (0,1), (1,2), (3,2).
-        let inner = c.points.iter().position(|p| p.threshold == Some(0.6)).unwrap();
+        let inner = c
+            .points
+            .iter()
+            .position(|p| p.threshold == Some(0.6))
+            .unwrap();
         assert!(!hull.contains(&inner));
     }
 

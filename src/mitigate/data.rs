@@ -88,7 +88,9 @@ pub fn read_groups(
         let mut parts: [GroupData; 2] = Default::default();
         for (r, g) in groups.iter().enumerate() {
             let part = match holdout {
-                Some((fraction, seed)) => usize::from(uniform(seed, SPLIT_STREAM, seq, r) < fraction),
+                Some((fraction, seed)) => {
+                    usize::from(uniform(seed, SPLIT_STREAM, seq, r) < fraction)
+                }
                 None => 0,
             };
             let w = batch.weight.as_ref().map_or(1.0, |w| w[r]);
@@ -103,7 +105,10 @@ pub fn read_groups(
                 .or_default()
                 .add(batch.label[r], batch.prediction[r], w);
         }
-        partials.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, parts);
+        partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(seq, parts);
         Ok(())
     };
     let rows = input::read(source, columns, &sink)?;
@@ -114,7 +119,11 @@ pub fn read_groups(
         });
     }
     let mut merged: [GroupData; 2] = Default::default();
-    for parts in partials.into_inner().unwrap_or_else(|e| e.into_inner()).into_values() {
+    for parts in partials
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_values()
+    {
         for (into, from) in merged.iter_mut().zip(parts) {
             into.rows += from.rows;
             for (g, d) in from.distributions {
@@ -161,7 +170,10 @@ pub fn read_cells(
                 rows.push((g, batch.label[r], w));
             }
         }
-        partials.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, (sums, rows));
+        partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(seq, (sums, rows));
         Ok(())
     };
     let n = input::read(source, columns, &sink)?;
@@ -175,7 +187,11 @@ pub fn read_cells(
     let mut names: Vec<String> = Vec::new();
     let mut index: BTreeMap<String, u32> = BTreeMap::new();
     let mut rows = Vec::new();
-    for (part, part_rows) in partials.into_inner().unwrap_or_else(|e| e.into_inner()).into_values() {
+    for (part, part_rows) in partials
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_values()
+    {
         for (key, (n, w)) in part {
             let cell = sums.entry(key).or_default();
             cell.0 += n;
@@ -218,11 +234,17 @@ pub fn load_thresholds(path: &Path) -> Result<Mitigation> {
 /// `thresholds` (positive when `score ≥ t`; randomised rules draw from a seeded hash of the
 /// row's position, see the module docs). A row whose group has no rule is an input error
 /// naming the file, row and column(s).
-pub fn run_with_thresholds(audit: &Audit, thresholds: &Mitigation, file: &Path) -> Result<AuditReport> {
+pub fn run_with_thresholds(
+    audit: &Audit,
+    thresholds: &Mitigation,
+    file: &Path,
+) -> Result<AuditReport> {
     let columns = &audit.columns;
     let spec_err = |msg: String| Error::spec(file.display().to_string(), msg);
     if columns.score.is_none() {
-        return Err(spec_err("--thresholds needs the score column (--score)".into()));
+        return Err(spec_err(
+            "--thresholds needs the score column (--score)".into(),
+        ));
     }
     if columns.prediction.is_some() {
         return Err(spec_err(
@@ -233,13 +255,17 @@ pub fn run_with_thresholds(audit: &Audit, thresholds: &Mitigation, file: &Path) 
         .columns
         .iter()
         .map(|c| {
-            columns.protected.iter().position(|p| p == c).ok_or_else(|| {
-                spec_err(format!(
+            columns
+                .protected
+                .iter()
+                .position(|p| p == c)
+                .ok_or_else(|| {
+                    spec_err(format!(
                     "the thresholds are per group of '{}', but '{c}' is not a protected column \
                      of this audit (add it to --protected)",
                     thresholds.attribute
                 ))
-            })
+                })
         })
         .collect::<Result<_>>()?;
     let rules: BTreeMap<&str, &curve::Rule> = thresholds
@@ -260,7 +286,9 @@ pub fn run_with_thresholds(audit: &Audit, thresholds: &Mitigation, file: &Path) 
                 let (stream, _) = input::split_batch_seq(seq);
                 let before: u64 = {
                     let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                    seen.range(input::batch_seq(stream, 0)..seq).map(|(_, n)| n).sum()
+                    seen.range(input::batch_seq(stream, 0)..seq)
+                        .map(|(_, n)| n)
+                        .sum()
                 };
                 return Err(Error::Input {
                     path: audit.source.path.clone(),
@@ -283,9 +311,10 @@ pub fn run_with_thresholds(audit: &Audit, thresholds: &Mitigation, file: &Path) 
             };
         }
         batch.score = Some(score);
-        seen.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(seq, batch.len() as u64 + batch.skipped.values().sum::<u64>());
+        seen.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            seq,
+            batch.len() as u64 + batch.skipped.values().sum::<u64>(),
+        );
         merge.fold(seq, batch, options);
         if merge.largest_stream() > audit.max_groups {
             return Err(Error::Schema {

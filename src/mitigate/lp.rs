@@ -159,7 +159,9 @@ fn run(t: &mut [Vec<f64>], d: &mut [f64], basis: &mut [usize], cols: usize) -> b
                 let ratio = row[cols] / row[j];
                 let better = match best {
                     None => true,
-                    Some((k, r)) => ratio < r - 1e-15 || (ratio <= r + 1e-15 && basis[i] < basis[k]),
+                    Some((k, r)) => {
+                        ratio < r - 1e-15 || (ratio <= r + 1e-15 && basis[i] < basis[k])
+                    }
                 };
                 if better {
                     best = Some((i, ratio));
@@ -244,7 +246,10 @@ mod tests {
     fn infeasible_and_unbounded() {
         assert!(maximize(
             &[1.0],
-            &[row(&[1.0], Relation::Le, 1.0), row(&[1.0], Relation::Ge, 2.0)]
+            &[
+                row(&[1.0], Relation::Le, 1.0),
+                row(&[1.0], Relation::Ge, 2.0)
+            ]
         )
         .is_none());
         assert!(maximize(&[1.0], &[row(&[1.0], Relation::Ge, 2.0)]).is_none());

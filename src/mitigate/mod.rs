@@ -234,7 +234,12 @@ pub fn mitigate(
         .iter()
         .map(|(g, d)| (g.clone(), curve::GroupCurve::new(d)))
         .collect();
-    let rules = thresholds::optimise(&curves, options.objective, options.tolerance, options.utility)?;
+    let rules = thresholds::optimise(
+        &curves,
+        options.objective,
+        options.tolerance,
+        options.utility,
+    )?;
     let after_fit = evaluate::evaluate(&apply(&rules, fit), options.utility);
     let (evaluated_on, before, after, after_on_fit, split) = match holdout {
         Some((eval, fraction)) => (

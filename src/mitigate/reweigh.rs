@@ -126,8 +126,16 @@ mod tests {
         let cells = weights(&sums);
         // After reweighing, P(y=1 | g) is the same for every group.
         let rate = |g: &str| {
-            let pos: f64 = cells.iter().filter(|c| c.group == g && c.label).map(|c| c.weight_sum * c.weight).sum();
-            let all: f64 = cells.iter().filter(|c| c.group == g).map(|c| c.weight_sum * c.weight).sum();
+            let pos: f64 = cells
+                .iter()
+                .filter(|c| c.group == g && c.label)
+                .map(|c| c.weight_sum * c.weight)
+                .sum();
+            let all: f64 = cells
+                .iter()
+                .filter(|c| c.group == g)
+                .map(|c| c.weight_sum * c.weight)
+                .sum();
             pos / all
         };
         assert!((rate("a") - rate("b")).abs() < 1e-12);

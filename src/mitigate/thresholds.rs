@@ -87,10 +87,8 @@ pub fn optimise(
     let p: f64 = curves.values().map(|c| c.positives).sum();
     let n: f64 = curves.values().map(|c| c.negatives).sum();
     let (a, b) = utility_coefficients(utility, p, n);
-    let hulls: Vec<(&String, &GroupCurve, Vec<usize>)> = curves
-        .iter()
-        .map(|(g, c)| (g, c, c.hull()))
-        .collect();
+    let hulls: Vec<(&String, &GroupCurve, Vec<usize>)> =
+        curves.iter().map(|(g, c)| (g, c, c.hull())).collect();
     let constrained = rates(objective);
     let lambdas: usize = hulls.iter().map(|h| h.2.len()).sum();
     let vars = lambdas + constrained.len();
@@ -191,7 +189,13 @@ mod tests {
         // A perfectly separable group: the best rule is the threshold 0.6.
         let (c, _) = curve(&[(0.1, false), (0.3, false), (0.6, true), (0.8, true)]);
         let curves = BTreeMap::from([("a".to_string(), c)]);
-        let rules = optimise(&curves, Objective::DemographicParity, 1.0, Utility::Accuracy).unwrap();
+        let rules = optimise(
+            &curves,
+            Objective::DemographicParity,
+            1.0,
+            Utility::Accuracy,
+        )
+        .unwrap();
         assert_eq!(
             rules["a"],
             vec![Component {
@@ -207,7 +211,13 @@ mod tests {
         let (ca, da) = curve(&[(0.1, false), (0.2, false), (0.7, true), (0.9, true)]);
         let (cb, db) = curve(&[(0.1, false), (0.2, false), (0.3, false), (0.9, true)]);
         let curves = BTreeMap::from([("a".to_string(), ca), ("b".to_string(), cb)]);
-        let rules = optimise(&curves, Objective::DemographicParity, 0.0, Utility::Accuracy).unwrap();
+        let rules = optimise(
+            &curves,
+            Objective::DemographicParity,
+            0.0,
+            Utility::Accuracy,
+        )
+        .unwrap();
         let sa = expected_confusion(&rules["a"], &da.sorted());
         let sb = expected_confusion(&rules["b"], &db.sorted());
         let sel = |c: &crate::aggregate::Confusion<f64>| (c.tp + c.fp) / 4.0;

@@ -24,7 +24,8 @@ pub fn sweep(
     tolerances
         .into_iter()
         .map(|tolerance| {
-            let rules = thresholds::optimise(curves, options.objective, tolerance, options.utility)?;
+            let rules =
+                thresholds::optimise(curves, options.objective, tolerance, options.utility)?;
             let e = evaluate::evaluate(&apply(&rules, fit), options.utility);
             Ok(TradeoffPoint {
                 tolerance,

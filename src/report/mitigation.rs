@@ -106,10 +106,22 @@ struct Page {
     methods: Vec<String>,
 }
 
-fn rows(before: &Evaluation, after: &Evaluation, metric: &str) -> Vec<(String, String, String, String)> {
+fn rows(
+    before: &Evaluation,
+    after: &Evaluation,
+    metric: &str,
+) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
-    for key in [metric, "demographic_parity_difference", "equal_opportunity_difference", "equalized_odds_difference"] {
-        if out.iter().any(|r: &(String, String, String, String)| r.1 == key) {
+    for key in [
+        metric,
+        "demographic_parity_difference",
+        "equal_opportunity_difference",
+        "equalized_odds_difference",
+    ] {
+        if out
+            .iter()
+            .any(|r: &(String, String, String, String)| r.1 == key)
+        {
             continue;
         }
         out.push((
@@ -156,7 +168,13 @@ pub fn html(m: &Mitigation, input: &str) -> Result<String> {
         sweep: m
             .tradeoff
             .iter()
-            .filter_map(|p| Some((p.objective_value?, p.utility?, format!("tol {}", p.tolerance))))
+            .filter_map(|p| {
+                Some((
+                    p.objective_value?,
+                    p.utility?,
+                    format!("tol {}", p.tolerance),
+                ))
+            })
             .collect(),
         chosen,
         before: m.before.summary[metric]

@@ -66,7 +66,12 @@ pub fn tradeoff(chart: &TradeoffChart) -> Result<String> {
             chart.sweep.iter().map(|p| (p.0, p.1)),
             color.stroke_width(2),
         ))?;
-        c.draw_series(chart.sweep.iter().map(|p| marker((p.0, p.1), shape, color, 4)))?;
+        c.draw_series(
+            chart
+                .sweep
+                .iter()
+                .map(|p| marker((p.0, p.1), shape, color, 4)),
+        )?;
         for p in &chart.sweep {
             c.draw_series(std::iter::once(Text::new(
                 p.2.clone(),
@@ -77,16 +82,25 @@ pub fn tradeoff(chart: &TradeoffChart) -> Result<String> {
                 )),
             )))?;
         }
-        entries.push(("thresholds per tolerance".to_string(), Icon::Series(color, shape, true)));
+        entries.push((
+            "thresholds per tolerance".to_string(),
+            Icon::Series(color, shape, true),
+        ));
         if let Some(p) = chart.chosen {
             let (color, shape) = series_style(2);
             c.draw_series(std::iter::once(marker(p, shape, color, 7)))?;
-            entries.push(("chosen tolerance".to_string(), Icon::Series(color, shape, false)));
+            entries.push((
+                "chosen tolerance".to_string(),
+                Icon::Series(color, shape, false),
+            ));
         }
         if let Some(p) = chart.before {
             let (color, shape) = series_style(1);
             c.draw_series(std::iter::once(marker(p, shape, color, 6)))?;
-            entries.push(("before (original decisions)".to_string(), Icon::Series(color, shape, false)));
+            entries.push((
+                "before (original decisions)".to_string(),
+                Icon::Series(color, shape, false),
+            ));
         }
         let _ = INK;
         legend(root, (WIDTH as i32 - 196, 40), &entries)?;
