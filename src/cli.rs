@@ -546,14 +546,13 @@ fn mitigate(args: MitigateArgs) -> Result<Outcome> {
 fn reweigh(args: ReweighArgs) -> Result<Outcome> {
     use crate::mitigate::reweigh;
     let (source, columns) = data_columns(&args.data, None, None, 0.5)?;
-    let (sums, rows, names) =
-        crate::mitigate::data::read_cells(&source, &columns, args.per_row.is_some())?;
-    let cells = reweigh::weights(&sums);
+    let data = crate::mitigate::data::read_cells(&source, &columns, args.per_row.is_some())?;
+    let cells = reweigh::weights(&data.sums);
     let cell_csv = reweigh::to_csv(&cells);
     let per_row = args
         .per_row
         .as_ref()
-        .map(|path| (path, reweigh::per_row_csv(&cells, &rows, &names)));
+        .map(|path| (path, reweigh::per_row_csv(&cells, &data.rows, &data.names)));
     write_atomic(&args.out, cell_csv.as_bytes())?;
     if let Some((path, text)) = per_row {
         write_atomic(path, text.as_bytes())?;

@@ -147,13 +147,20 @@ pub fn read_groups(
     Ok((fit, holdout.map(|_| held)))
 }
 
+/// What reweighing reads.
+#[derive(Debug, Clone, Default)]
+pub struct CellData {
+    /// Rows and Σ weight per (group, label).
+    pub sums: CellSums,
+    /// Per row in file order (only when asked): (index into `names`, label, weight).
+    pub rows: Vec<(u32, bool, f64)>,
+    /// Group names of `rows`.
+    pub names: Vec<String>,
+}
+
 /// Read `source` once into Σ weight per (group, label) for reweighing; with `per_row`, also
 /// every row's group and label in file order (for per-row weights).
-pub fn read_cells(
-    source: &Source,
-    columns: &Columns,
-    per_row: bool,
-) -> Result<(CellSums, Vec<(u32, bool, f64)>, Vec<String>)> {
+pub fn read_cells(source: &Source, columns: &Columns, per_row: bool) -> Result<CellData> {
     let positions: Vec<usize> = (0..columns.protected.len()).collect();
     type Partial = (CellSums, Vec<(String, bool, f64)>);
     let partials: Mutex<BTreeMap<u64, Partial>> = Mutex::default();
@@ -205,7 +212,7 @@ pub fn read_cells(
             rows.push((i, y, w));
         }
     }
-    Ok((sums, rows, names))
+    Ok(CellData { sums, rows, names })
 }
 
 /// Read a thresholds file written by `fairaudit mitigate`.
@@ -240,6 +247,9 @@ pub fn run_with_thresholds(
     file: &Path,
 ) -> Result<AuditReport> {
     let columns = &audit.columns;
+    let sha256_file = std::fs::read(file)
+        .map(|bytes| crate::provenance::sha256_bytes(&bytes))
+        .map_err(|e| Error::io(file, e))?;
     let spec_err = |msg: String| Error::spec(file.display().to_string(), msg);
     if columns.score.is_none() {
         return Err(spec_err(
@@ -351,20 +361,21 @@ pub fn run_with_thresholds(
     report.provenance.git = crate::provenance::run_specific()
         .then(|| crate::provenance::git_info(Path::new(".")))
         .flatten();
-    report.warnings.insert(
-        0,
-        format!(
-            "decisions are per-group thresholds on '{}' by {} from {}{} (not --threshold)",
-            thresholds.score,
-            thresholds.attribute,
-            file.display(),
-            if thresholds.randomised {
-                ", randomised for some groups (seeded draws)"
-            } else {
-                ""
-            }
-        ),
-    );
+    // The audit record says where the decisions came from (`verify` cannot re-run this:
+    // the thresholds file is not part of a spec).
+    if let Some(options) = report.provenance.options.as_object_mut() {
+        options.insert(
+            "thresholds".into(),
+            serde_json::json!({
+                "path": file.display().to_string(),
+                "sha256": sha256_file,
+                "attribute": thresholds.attribute,
+                "score": thresholds.score,
+                "randomised": thresholds.randomised,
+                "seed": thresholds.seed,
+            }),
+        );
+    }
     Ok(report)
 }
 

@@ -526,10 +526,9 @@ fn run_with_thresholds_audits_the_mitigated_decisions() {
         assert!((rate - after).abs() < 1e-12, "{g}: {rate} vs {after}");
     }
     let r: Json = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert!(r["warnings"][0]
-        .as_str()
-        .unwrap()
-        .contains("per-group thresholds"));
+    let recorded = &r["provenance"]["options"]["thresholds"];
+    assert_eq!(recorded["attribute"], "sex");
+    assert_eq!(recorded["sha256"].as_str().unwrap().len(), 64);
 
     // Randomised rules: seeded draws, so rates are within sampling error of the expectation,
     // and two runs give the same report.
