@@ -1,8 +1,9 @@
 //! A small dense two-phase simplex for the threshold optimiser's linear programmes.
 //!
-//! The programmes are tiny (a few rows per group, one column per convex-hull vertex of a
-//! group's ROC points), so a dense tableau with Bland's rule (smallest index enters and
-//! leaves, which never cycles) is enough and keeps the crate free of a solver dependency.
+//! The programmes are small (a few rows per group, one column per convex-hull vertex of a
+//! group's ROC points), so a dense tableau is enough and keeps the crate free of a solver
+//! dependency. Dantzig's entering rule, with Bland's rule (smallest index enters and leaves,
+//! which never cycles) after a run of degenerate pivots.
 //!
 //! Problem: maximise `c·x` subject to rows `a·x (≤ | ≥ | =) b`, `x ≥ 0`.
 
@@ -147,10 +148,24 @@ fn reduced_costs(cost: &[f64], t: &[Vec<f64>], basis: &[usize], cols: usize) -> 
     d
 }
 
-/// Simplex iterations with Bland's rule; false when unbounded.
+/// Degenerate pivots in a row after which the entering rule switches to Bland's.
+const STALL: usize = 50;
+
+/// Simplex iterations; false when unbounded. The entering column is the one with the
+/// largest reduced cost (Dantzig: few pivots in practice); after [`STALL`] pivots without
+/// progress it is the smallest eligible index (Bland: never cycles) until the objective
+/// improves again.
 fn run(t: &mut [Vec<f64>], d: &mut [f64], basis: &mut [usize], cols: usize) -> bool {
+    let mut stalled = 0;
     loop {
-        let Some(j) = (0..cols).find(|&j| d[j] > EPS) else {
+        let entering = if stalled >= STALL {
+            (0..cols).find(|&j| d[j] > EPS)
+        } else {
+            (0..cols)
+                .filter(|&j| d[j] > EPS)
+                .max_by(|&a, &b| d[a].total_cmp(&d[b]).then(b.cmp(&a)))
+        };
+        let Some(j) = entering else {
             return true;
         };
         let mut best: Option<(usize, f64)> = None;
@@ -168,9 +183,14 @@ fn run(t: &mut [Vec<f64>], d: &mut [f64], basis: &mut [usize], cols: usize) -> b
                 }
             }
         }
-        let Some((i, _)) = best else {
+        let Some((i, ratio)) = best else {
             return false;
         };
+        if ratio * d[j] > 1e-13 {
+            stalled = 0;
+        } else {
+            stalled += 1;
+        }
         pivot(t, d, basis, i, j);
     }
 }
@@ -180,22 +200,30 @@ fn pivot(t: &mut [Vec<f64>], d: &mut [f64], basis: &mut [usize], r: usize, j: us
     for x in t[r].iter_mut() {
         *x /= p;
     }
-    let pivot_row = t[r].clone();
+    // Only the pivot row's non-zero entries change other rows.
+    let nonzero: Vec<(usize, f64)> = t[r]
+        .iter()
+        .enumerate()
+        .filter(|(_, &y)| y != 0.0)
+        .map(|(k, &y)| (k, y))
+        .collect();
     for (i, row) in t.iter_mut().enumerate() {
         if i != r && row[j] != 0.0 {
             let f = row[j];
-            for (x, &y) in row.iter_mut().zip(&pivot_row) {
-                *x -= f * y;
+            for &(k, y) in &nonzero {
+                row[k] -= f * y;
             }
+            row[j] = 0.0;
         }
     }
     let f = d[j];
     if f.is_finite() && f != 0.0 {
-        for (x, &y) in d.iter_mut().zip(&pivot_row) {
-            if x.is_finite() {
-                *x -= f * y;
+        for &(k, y) in &nonzero {
+            if d[k].is_finite() {
+                d[k] -= f * y;
             }
         }
+        d[j] = 0.0;
     }
     basis[r] = j;
 }
