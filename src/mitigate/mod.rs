@@ -234,6 +234,22 @@ pub fn mitigate(
         .iter()
         .map(|(g, d)| (g.clone(), curve::GroupCurve::new(d)))
         .collect();
+    if let Some((eval, _)) = holdout {
+        let unfitted: Vec<&str> = (eval.distributions.keys())
+            .filter(|g| !fit.distributions.contains_key(*g))
+            .map(String::as_str)
+            .collect();
+        if !unfitted.is_empty() {
+            return Err(crate::error::Error::spec(
+                "--holdout",
+                format!(
+                    "group(s) {} have rows only in the held-out part, so they would get no \
+                     threshold; use a smaller --holdout or another --seed",
+                    unfitted.join(", ")
+                ),
+            ));
+        }
+    }
     let rules = thresholds::optimise(
         &curves,
         options.objective,
@@ -336,5 +352,88 @@ impl Mitigation {
             .iter()
             .find(|t| t.group == group)
             .map(|t| &t.rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(rows: &[(&str, f64, bool)]) -> GroupData {
+        let mut d = GroupData::default();
+        for &(g, s, y) in rows {
+            d.distributions.entry(g.into()).or_default().push(s, y, 1.0);
+            d.before.entry(g.into()).or_default().add(y, s >= 0.5, 1.0);
+            d.rows += 1;
+        }
+        d
+    }
+
+    fn options() -> Options {
+        Options {
+            attribute: "g".into(),
+            columns: vec!["g".into()],
+            score: "s".into(),
+            objective: Objective::DemographicParity,
+            tolerance: 0.0,
+            utility: Utility::Accuracy,
+            seed: 0,
+            sweep: vec![0.0, 1.0],
+        }
+    }
+
+    #[test]
+    fn rules_in_words() {
+        let plain = [Component {
+            threshold: Some(0.5),
+            probability: 1.0,
+        }];
+        assert_eq!(describe(&plain), "positive when score >= 0.5");
+        let mixed = [
+            Component {
+                threshold: Some(0.3),
+                probability: 0.25,
+            },
+            Component {
+                threshold: Some(0.6),
+                probability: 0.75,
+            },
+        ];
+        assert_eq!(
+            describe(&mixed),
+            "randomised: score >= 0.6: positive with probability 1.000000; 0.3 <= score < 0.6: \
+             positive with probability 0.250000; below: negative"
+        );
+    }
+
+    #[test]
+    fn a_group_only_in_the_holdout_is_an_error() {
+        let fit = data(&[("a", 0.2, false), ("a", 0.8, true)]);
+        let held = data(&[("a", 0.4, true), ("b", 0.9, true)]);
+        let err = mitigate(&fit, Some((&held, 0.5)), &options()).unwrap_err();
+        assert!(err.to_string().contains("group(s) b"), "{err}");
+    }
+
+    #[test]
+    fn holdout_reports_before_and_after_on_the_held_out_rows() {
+        let fit = data(&[
+            ("a", 0.2, false),
+            ("a", 0.8, true),
+            ("b", 0.3, false),
+            ("b", 0.7, true),
+        ]);
+        let held = data(&[("a", 0.9, false), ("b", 0.1, true)]);
+        let m = mitigate(&fit, Some((&held, 0.5)), &options()).unwrap();
+        assert_eq!(m.evaluated_on, "holdout");
+        // On the held-out rows the original decisions (score ≥ 0.5) are both wrong.
+        assert_eq!(m.before.overall["accuracy"].value, Some(0.0));
+        // On the fitting rows the fitted thresholds are perfect and meet parity exactly.
+        let on_fit = m.after_on_fit.as_ref().unwrap();
+        assert_eq!(on_fit.overall["accuracy"].value, Some(1.0));
+        assert_eq!(
+            on_fit.summary["demographic_parity_difference"].value,
+            Some(0.0)
+        );
+        assert_eq!(m.rows, 6);
     }
 }

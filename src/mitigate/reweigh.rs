@@ -145,6 +145,25 @@ mod tests {
     }
 
     #[test]
+    fn per_row_weight_is_the_row_weight_times_its_cell_weight() {
+        // a: one positive (w 2), one negative (w 1); b: one negative (w 1).
+        let sums = CellSums::from([
+            (("a".into(), true), (1, 2.0)),
+            (("a".into(), false), (1, 1.0)),
+            (("b".into(), false), (1, 1.0)),
+        ]);
+        let cells = weights(&sums);
+        // W = 4; W_a = 3, W_b = 1; W_pos = 2, W_neg = 2.
+        // (a, pos): 3·2/(4·2) = 0.75; (a, neg): 3·2/(4·1) = 1.5; (b, neg): 1·2/(4·1) = 0.5.
+        let rows = [(0, true, 2.0), (1, false, 1.0), (0, false, 1.0)];
+        let names = ["a".to_string(), "b".to_string()];
+        assert_eq!(
+            per_row_csv(&cells, &rows, &names),
+            "row,weight\n1,1.5\n2,0.5\n3,1.5\n"
+        );
+    }
+
+    #[test]
     fn quotes_groups_with_commas() {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("x\"y"), "\"x\"\"y\"");
