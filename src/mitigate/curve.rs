@@ -229,6 +229,25 @@ mod tests {
     }
 
     #[test]
+    fn binned_thresholds_select_exactly_their_bins() {
+        // More distinct scores than a distribution keeps exactly: it switches to bins, and
+        // each candidate threshold is a bin's lower edge, so `score >= t` on the rows gives
+        // the point's counts.
+        let rows: Vec<(f64, bool)> = (0..70_001)
+            .map(|i| (i as f64 / 70_000.0, i % 3 == 0))
+            .collect();
+        let d = dist(&rows);
+        assert_eq!(d.resolution(), Resolution::Binned);
+        let c = GroupCurve::new(&d);
+        for p in c.points.iter().step_by(997) {
+            let Some(t) = p.threshold else { continue };
+            let tp = rows.iter().filter(|r| r.0 >= t && r.1).count() as f64;
+            let fp = rows.iter().filter(|r| r.0 >= t && !r.1).count() as f64;
+            assert_eq!((p.tp, p.fp), (tp, fp), "threshold {t}");
+        }
+    }
+
+    #[test]
     fn expected_confusion_of_a_mixture() {
         let points = dist(&[(0.2, false), (0.5, true), (0.9, true)]).sorted();
         let rule = vec![
