@@ -59,6 +59,127 @@ pub enum Command {
     /// is identical.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Per-group decision thresholds that meet a fairness objective within a tolerance while
+    /// maximising accuracy (post-processing), with the trade-off over tolerances.
+    #[command(after_help = MITIGATE_EXAMPLES)]
+    Mitigate(Box<MitigateArgs>),
+    /// Kamiran–Calders reweighing weights for retraining (pre-processing).
+    #[command(after_help = REWEIGH_EXAMPLES)]
+    Reweigh(ReweighArgs),
+}
+
+const MITIGATE_EXAMPLES: &str = "Examples:
+  fairaudit mitigate --data preds.csv --label label --score score --protected sex \\
+    --objective equalized_odds --tolerance 0.02 --json thresholds.json --html tradeoff.html
+  fairaudit mitigate --data preds.parquet --label y --score p --protected race \\
+    --objective demographic_parity --holdout 0.3 --seed 1 --json thresholds.json
+  fairaudit run --data preds.csv --label label --score score --protected sex \\
+    --thresholds thresholds.json --policy \"equalized_odds_difference <= 0.05\"
+
+Exit codes: 0 done, 2 usage or input error.";
+
+const REWEIGH_EXAMPLES: &str = "Examples:
+  fairaudit reweigh --data train.csv --label label --protected sex --out weights.csv
+  fairaudit reweigh --data train.csv --label label --protected race,sex --out cells.csv \\
+    --per-row row_weights.csv";
+
+/// Columns shared by `mitigate` and `reweigh`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct DataArgs {
+    /// CSV (.csv, .csv.gz) or Parquet (.parquet); '-' = CSV on stdin.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// True outcome column: 0/1, true/false, or see --positive-label.
+    #[arg(long)]
+    pub label: String,
+    /// Protected column(s): the groups are their combinations (a comma list intersects).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub protected: Vec<String>,
+    /// Non-negative sample weight column.
+    #[arg(long)]
+    pub weight: Option<String>,
+    /// Value of label/prediction meaning positive (others are negative).
+    #[arg(long)]
+    pub positive_label: Option<String>,
+    /// CSV field delimiter (one character; 'tab' for a tab) [default: ,].
+    #[arg(long)]
+    pub delimiter: Option<String>,
+}
+
+/// `fairaudit mitigate`.
+#[derive(Debug, Args)]
+pub struct MitigateArgs {
+    /// Input columns.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Model probability column, values in [0, 1]; the thresholds apply to it.
+    #[arg(long)]
+    pub score: String,
+    /// The current decision column (for "before"); default: score >= --threshold.
+    #[arg(long)]
+    pub prediction: Option<String>,
+    /// The current decision threshold (for "before") [default: 0.5].
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// The fairness objective.
+    #[arg(long, value_enum)]
+    pub objective: crate::mitigate::Objective,
+    /// Largest allowed max − min of the objective's rate(s) across groups.
+    #[arg(long, default_value_t = 0.01)]
+    pub tolerance: f64,
+    /// What the thresholds maximise.
+    #[arg(long, value_enum, default_value_t = UtilityArg::Accuracy)]
+    pub utility: UtilityArg,
+    /// Cost of a false positive (--utility cost).
+    #[arg(long, default_value_t = 1.0)]
+    pub fp_cost: f64,
+    /// Cost of a false negative (--utility cost).
+    #[arg(long, default_value_t = 1.0)]
+    pub fn_cost: f64,
+    /// Hold out this share of rows (seeded): fit on the rest, report before/after on it.
+    #[arg(long, value_name = "FRACTION")]
+    pub holdout: Option<f64>,
+    /// Seed of the holdout split and of randomised decisions in `run --thresholds`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Tolerances of the trade-off table (comma list) [default: 0,0.005,0.01,0.02,0.03,0.05,0.1,0.2,1].
+    #[arg(long, value_delimiter = ',')]
+    pub sweep: Vec<f64>,
+    /// Write the thresholds, metrics before/after and trade-off here ('-' = stdout).
+    #[arg(long)]
+    pub json: PathBuf,
+    /// Write the trade-off report (table and plot) here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Do not print the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--utility` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum UtilityArg {
+    /// (TP + TN) / n.
+    Accuracy,
+    /// (TPR + TNR) / 2 over all rows.
+    BalancedAccuracy,
+    /// Minus the mean cost, with --fp-cost and --fn-cost.
+    Cost,
+}
+
+/// `fairaudit reweigh`.
+#[derive(Debug, Args)]
+pub struct ReweighArgs {
+    /// Input columns.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Write one weight per (group, label) cell here (CSV; '-' = stdout).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write one weight per data row, in file order (CSV `row,weight`).
+    #[arg(long, value_name = "PATH")]
+    pub per_row: Option<PathBuf>,
 }
 
 const RUN_EXAMPLES: &str = "Examples:
@@ -243,6 +364,10 @@ pub struct RunArgs {
     /// [default: warn].
     #[arg(long, value_enum)]
     pub on_uncertain: Option<crate::stats::OnUncertain>,
+    /// Per-group thresholds from `fairaudit mitigate --json`: decide with them instead of
+    /// --threshold (needs --score and the attribute among --protected).
+    #[arg(long, value_name = "THRESHOLDS.json")]
+    pub thresholds: Option<PathBuf>,
     /// Colours in the terminal summary.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -328,6 +453,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             let _ = std::io::stdout().lock().write_all(&script);
             Ok(Outcome::Pass)
         }
+        Command::Mitigate(args) => mitigate(*args),
+        Command::Reweigh(args) => reweigh(args),
         Command::Verify(args) => {
             let verdict = crate::verify::verify(&args.report)?;
             let _ = writeln!(std::io::stdout().lock(), "{}", verdict.message);
@@ -338,6 +465,99 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             })
         }
     }
+}
+
+/// The source and columns of `mitigate` / `reweigh`.
+fn data_columns(
+    d: &DataArgs,
+    score: Option<String>,
+    prediction: Option<String>,
+    threshold: f64,
+) -> Result<(crate::input::Source, crate::input::Columns)> {
+    let delimiter = crate::spec::delimiter(d.delimiter.as_deref())
+        .map_err(|msg| Error::spec("--delimiter", msg))?;
+    let protected: Vec<String> = d.protected.iter().map(|s| s.trim().to_string()).collect();
+    let columns = crate::input::Columns {
+        label: d.label.clone(),
+        score,
+        prediction,
+        weight: d.weight.clone(),
+        protected,
+        positive_label: d.positive_label.clone(),
+        threshold,
+        invalid_rows: crate::input::InvalidRows::default(),
+    };
+    Ok((crate::input::Source::from_path(&d.data, delimiter), columns))
+}
+
+fn mitigate(args: MitigateArgs) -> Result<Outcome> {
+    use crate::mitigate::{self, Utility};
+    let utility = match args.utility {
+        UtilityArg::Accuracy => Utility::Accuracy,
+        UtilityArg::BalancedAccuracy => Utility::BalancedAccuracy,
+        UtilityArg::Cost => Utility::Cost {
+            fp: args.fp_cost,
+            fn_: args.fn_cost,
+        },
+    };
+    let options = mitigate::Options {
+        attribute: args.data.protected.join(crate::audit::JOIN),
+        columns: args.data.protected.clone(),
+        score: args.score.clone(),
+        objective: args.objective,
+        tolerance: args.tolerance,
+        utility,
+        seed: args.seed,
+        sweep: if args.sweep.is_empty() {
+            mitigate::DEFAULT_SWEEP.to_vec()
+        } else {
+            args.sweep.clone()
+        },
+    };
+    options.check(args.holdout, args.threshold)?;
+    let (source, columns) = data_columns(
+        &args.data,
+        Some(args.score.clone()),
+        args.prediction.clone(),
+        args.threshold,
+    )?;
+    let holdout = args.holdout.map(|f| (f, args.seed));
+    let (fit, held) = mitigate::data::read_groups(&source, &columns, holdout)?;
+    let result = mitigate::mitigate(&fit, held.as_ref().zip(args.holdout), &options)?;
+    let mut rendered = vec![(args.json.clone(), crate::report::mitigation::json(&result)?)];
+    if let Some(path) = &args.html {
+        let html = crate::report::mitigation::html(&result, &source.path.display().to_string())?;
+        rendered.push((path.clone(), html.into_bytes()));
+    }
+    for (path, bytes) in &rendered {
+        write_atomic(path, bytes)?;
+    }
+    if !args.quiet {
+        let text = crate::report::mitigation::text(&result);
+        let _ = if args.json.as_os_str() == "-" {
+            std::io::stderr().lock().write_all(text.as_bytes())
+        } else {
+            std::io::stdout().lock().write_all(text.as_bytes())
+        };
+    }
+    Ok(Outcome::Pass)
+}
+
+fn reweigh(args: ReweighArgs) -> Result<Outcome> {
+    use crate::mitigate::reweigh;
+    let (source, columns) = data_columns(&args.data, None, None, 0.5)?;
+    let data = crate::mitigate::data::read_cells(&source, &columns, args.per_row.is_some())?;
+    let cells = reweigh::weights(&data.sums);
+    let cell_csv = reweigh::to_csv(&cells);
+    let per_row = args
+        .per_row
+        .as_ref()
+        .map(|path| (path, reweigh::per_row_csv(&cells, &data.rows, &data.names)));
+    write_atomic(&args.out, cell_csv.as_bytes())?;
+    if let Some((path, text)) = per_row {
+        write_atomic(path, text.as_bytes())?;
+    }
+    Ok(Outcome::Pass)
 }
 
 fn init(args: InitArgs) -> Result<Outcome> {
@@ -425,8 +645,12 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
     };
     let color = args.color;
     let quiet = args.quiet;
+    let thresholds = args.thresholds.clone();
     let audit = apply_flags(spec, args)?.check(&context)?;
-    let report = if !quiet && std::io::stderr().is_terminal() {
+    let report = if let Some(file) = &thresholds {
+        let mitigation = crate::mitigate::data::load_thresholds(file)?;
+        crate::mitigate::data::run_with_thresholds(&audit, &mitigation, file)?
+    } else if !quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner().with_style(
             indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows read ({per_sec})")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),

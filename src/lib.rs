@@ -23,6 +23,7 @@ pub mod error;
 pub mod init;
 pub mod input;
 pub mod metrics;
+pub mod mitigate;
 pub mod output;
 pub mod provenance;
 pub mod report;

@@ -19,6 +19,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod mitigation;
 pub mod plot;
 pub mod terminal;
 pub mod view;

@@ -19,11 +19,13 @@ mod bars;
 mod curves;
 mod disparity;
 mod heatmap;
+mod tradeoff;
 
 pub use bars::{metric_bars, Bar, BarChart};
 pub use curves::{reliability, roc, score_distribution, Curve, Histogram};
 pub use disparity::{disparity, DisparityChart, DisparitySeries};
 pub use heatmap::{heatmap, Heatmap, HeatmapCell};
+pub use tradeoff::{tradeoff, TradeoffChart};
 
 use crate::error::{Error, Result};
 
