@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::metrics::calibration::Binning;
-use crate::metrics::catalog::CATALOG;
+use crate::metrics::catalog;
 use crate::output::write_atomic;
 use crate::report::html::Html;
 use crate::report::json::Json;
@@ -203,6 +203,15 @@ pub struct RunArgs {
     /// Value of label/prediction meaning positive (others are negative).
     #[arg(long)]
     pub positive_label: Option<String>,
+    /// What label and prediction hold [default: binary].
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Multiclass: classes that count as positive; collapses to the binary audit.
+    #[arg(long, value_delimiter = ',', value_name = "CLASS")]
+    pub favorable: Vec<String>,
+    /// Regression: q of share_above_quantile, in [0, 1] [default: 0.5].
+    #[arg(long)]
+    pub quantile: Option<f64>,
     /// CSV field delimiter (one character; 'tab' for a tab) [default: ,].
     #[arg(long)]
     pub delimiter: Option<String>,
@@ -261,6 +270,27 @@ pub enum ColorChoice {
     Always,
     /// Never.
     Never,
+}
+
+/// `--task` values (issue 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// 0/1 labels and decisions.
+    Binary,
+    /// K classes.
+    Multiclass,
+    /// Numeric label and prediction.
+    Regression,
+}
+
+impl From<TaskArg> for crate::input::Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Binary => crate::input::Task::Binary,
+            TaskArg::Multiclass => crate::input::Task::Multiclass,
+            TaskArg::Regression => crate::input::Task::Regression,
+        }
+    }
 }
 
 /// `--binning` values.
@@ -519,6 +549,11 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
     set(&mut spec.columns.prediction, a.prediction);
     set(&mut spec.columns.weight, a.weight);
     set(&mut spec.columns.positive_label, a.positive_label);
+    set(&mut spec.columns.task, a.task.map(Into::into));
+    if !a.favorable.is_empty() {
+        spec.columns.favorable = Some(a.favorable.iter().map(|c| c.trim().to_string()).collect());
+    }
+    set(&mut spec.audit.quantile, a.quantile);
     set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
     set(&mut spec.audit.bins, a.bins);
@@ -582,13 +617,13 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
 
 fn print_metrics(json: bool) -> Result<()> {
     let text = if json {
-        serde_json::to_string_pretty(CATALOG).map_err(|e| Error::Render {
+        serde_json::to_string_pretty(&catalog::all().collect::<Vec<_>>()).map_err(|e| Error::Render {
             format: "json",
             msg: e.to_string(),
         })? + "\n"
     } else {
         let mut t = String::new();
-        for m in CATALOG {
+        for m in catalog::all() {
             let peers: Vec<String> = [
                 ("Fairlearn", m.fairlearn),
                 ("AIF360", m.aif360),

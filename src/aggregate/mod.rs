@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 use crate::input::{self, Batch, Columns, Source};
 
 mod distribution;
+pub mod multiclass;
+pub mod regression;
 mod stats;
+pub mod tasks;
 
 pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
@@ -247,7 +250,7 @@ const DENSE_CELLS: usize = 1 << 20;
 
 /// Assign each row a dense cell number (in order of first appearance); return the numbers and
 /// each cell's key.
-fn cell_indices(batch: &Batch) -> (Vec<u32>, Vec<CellKey>) {
+pub(crate) fn cell_indices(batch: &Batch) -> (Vec<u32>, Vec<CellKey>) {
     let n = batch.len();
     let radices: Vec<usize> = (batch.protected.iter())
         .map(|c| c.levels.len().max(1))

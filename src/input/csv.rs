@@ -16,7 +16,9 @@ use csv::{ByteRecord, ReaderBuilder};
 use flate2::read::MultiGzDecoder;
 
 use super::values::{self, Field, Invalid};
-use super::{missing_column, Batch, Categorical, Columns, InvalidRows, Sink, Source};
+use super::{
+    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, Sink, Source, Task,
+};
 use crate::error::{Error, Result};
 
 /// The UTF-8 byte-order mark some tools (Excel) write at the start of a file.
@@ -359,6 +361,26 @@ struct Parsed {
     decision: bool,
     score: Option<f64>,
     weight: Option<f64>,
+    outcome: RowOutcome,
+}
+
+/// A row's non-binary outcome (issue 11).
+enum RowOutcome {
+    /// Binary (or multiclass collapsed by `favorable`): in `label` and `decision`.
+    Binary,
+    /// Multiclass: the label's and the prediction's (trimmed) class are interned in `keep`.
+    Classes,
+    /// Regression: label and prediction.
+    Values(f64, f64),
+}
+
+/// The multiclass dictionaries or regression values of the batch being built.
+#[derive(Default)]
+struct OutcomeBuilder {
+    label_classes: Interner,
+    prediction_classes: Interner,
+    label_values: Vec<f64>,
+    prediction_values: Vec<f64>,
 }
 
 /// Builds one batch at a time from records.
@@ -369,6 +391,7 @@ struct BatchBuilder<'a> {
     capacity: usize,
     batch: Batch,
     interners: Vec<Interner>,
+    outcomes: OutcomeBuilder,
     /// Rows read into the current batch, kept and skipped.
     rows: usize,
 }
@@ -382,6 +405,7 @@ impl<'a> BatchBuilder<'a> {
             capacity: batch_rows.min(super::DEFAULT_BATCH_ROWS),
             batch: Batch::default(),
             interners: Vec::new(),
+            outcomes: OutcomeBuilder::default(),
             rows: 0,
         };
         builder.reset();
@@ -412,6 +436,18 @@ impl<'a> BatchBuilder<'a> {
         let interners = std::mem::take(&mut self.interners);
         let mut batch = std::mem::take(&mut self.batch);
         batch.protected = interners.into_iter().map(|i| i.categorical).collect();
+        let o = std::mem::take(&mut self.outcomes);
+        batch.outcomes = match (self.columns.task, self.columns.favorable.is_empty()) {
+            (Task::Multiclass, true) => Some(Outcomes::Classes {
+                label: o.label_classes.categorical,
+                prediction: o.prediction_classes.categorical,
+            }),
+            (Task::Regression, _) => Some(Outcomes::Values {
+                label: o.label_values,
+                prediction: o.prediction_values,
+            }),
+            _ => None,
+        };
         self.reset();
         batch
     }
@@ -453,15 +489,7 @@ impl<'a> BatchBuilder<'a> {
 
     /// Validate label, prediction, score and weight, in that order.
     fn parse(&self, record: &ByteRecord) -> Result<Parsed, (Field, Invalid)> {
-        let positive = self.columns.positive_label.as_deref();
-        let binary = |i: usize| text(record, i).and_then(|t| values::parse_binary(t, positive));
-        let label = binary(self.layout.label).map_err(|e| (Field::Label, e))?;
-        let prediction = self
-            .layout
-            .prediction
-            .map(binary)
-            .transpose()
-            .map_err(|e| (Field::Prediction, e))?;
+        let (label, prediction, outcome) = self.parse_outcome(record)?;
         let score = self
             .layout
             .score
@@ -479,7 +507,54 @@ impl<'a> BatchBuilder<'a> {
             decision: values::decision(prediction, score, self.columns.threshold),
             score,
             weight,
+            outcome,
         })
+    }
+
+    /// The label and prediction of a row as the task reads them: binary values (also for a
+    /// multiclass task collapsed by `favorable`), classes or numbers.
+    #[allow(clippy::type_complexity)] // (label, prediction, outcome) of one row
+    fn parse_outcome(
+        &self,
+        record: &ByteRecord,
+    ) -> Result<(bool, Option<bool>, RowOutcome), (Field, Invalid)> {
+        let (label_at, prediction_at) = (self.layout.label, self.layout.prediction);
+        let columns = self.columns;
+        match columns.task {
+            Task::Binary => {
+                let positive = columns.positive_label.as_deref();
+                let binary =
+                    |i: usize| text(record, i).and_then(|t| values::parse_binary(t, positive));
+                let label = binary(label_at).map_err(|e| (Field::Label, e))?;
+                let prediction = (prediction_at.map(binary).transpose())
+                    .map_err(|e| (Field::Prediction, e))?;
+                Ok((label, prediction, RowOutcome::Binary))
+            }
+            Task::Multiclass => {
+                let class = |i: usize| text(record, i).and_then(values::parse_class);
+                let label = class(label_at).map_err(|e| (Field::Label, e))?;
+                let prediction = (prediction_at.map(class).transpose())
+                    .map_err(|e| (Field::Prediction, e))?;
+                if columns.favorable.is_empty() {
+                    return Ok((false, Some(false), RowOutcome::Classes));
+                }
+                let favorable = |c: &str| columns.favorable.iter().any(|f| f == c);
+                Ok((
+                    favorable(label),
+                    prediction.map(favorable),
+                    RowOutcome::Binary,
+                ))
+            }
+            Task::Regression => {
+                let number = |i: usize| text(record, i).and_then(values::parse_number);
+                let label = number(label_at).map_err(|e| (Field::Label, e))?;
+                // The spec requires a prediction column for regression.
+                let prediction = (prediction_at.map(number).transpose())
+                    .map_err(|e| (Field::Prediction, e))?
+                    .unwrap_or(f64::NAN);
+                Ok((false, Some(false), RowOutcome::Values(label, prediction)))
+            }
+        }
     }
 
     /// Append a valid row; fails only on a protected value that is not UTF-8.
@@ -498,6 +573,23 @@ impl<'a> BatchBuilder<'a> {
                 column: self.columns.protected[k].clone(),
                 msg: "value is not valid UTF-8".into(),
             })?;
+        }
+        match parsed.outcome {
+            RowOutcome::Binary => {}
+            RowOutcome::Classes => {
+                let o = &mut self.outcomes;
+                let trimmed = |i: Option<usize>| -> &[u8] {
+                    let t = i.map(|i| text(record, i).and_then(values::parse_class));
+                    t.and_then(|t| t.ok()).unwrap_or_default().as_bytes()
+                };
+                // Both were checked to be UTF-8 and non-empty in `parse`.
+                let _ = o.label_classes.push(trimmed(Some(self.layout.label)));
+                let _ = o.prediction_classes.push(trimmed(self.layout.prediction));
+            }
+            RowOutcome::Values(label, prediction) => {
+                self.outcomes.label_values.push(label);
+                self.outcomes.prediction_values.push(prediction);
+            }
         }
         let batch = &mut self.batch;
         batch.label.push(parsed.label);
