@@ -36,7 +36,9 @@ use parquet::file::metadata::ParquetMetaData;
 use rayon::prelude::*;
 
 use super::values::{self, Field, Invalid};
-use super::{missing_column, Batch, Categorical, Columns, InvalidRows, Sink, Source};
+use super::{
+    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, Sink, Source, Task,
+};
 use crate::error::{Error, Result};
 
 /// One conversion result per row.
@@ -286,8 +288,13 @@ impl Plan {
         };
         let find_opt =
             |name: &Option<String>, role| name.as_deref().map(|n| find(n, role)).transpose();
-        let label = find(&columns.label, Role::Binary)?;
-        let prediction = find_opt(&columns.prediction, Role::Binary)?;
+        let outcome_role = match columns.task {
+            Task::Binary => Role::Binary,
+            Task::Multiclass => Role::Protected,
+            Task::Regression => Role::Number,
+        };
+        let label = find(&columns.label, outcome_role)?;
+        let prediction = find_opt(&columns.prediction, outcome_role)?;
         let score = find_opt(&columns.score, Role::Number)?;
         let weight = find_opt(&columns.weight, Role::Number)?;
         let protected = columns
@@ -379,11 +386,16 @@ impl Job<'_> {
             ..Batch::default()
         };
         let mut keep = Vec::with_capacity(n);
+        let (mut label_values, mut prediction_values) = (Vec::new(), Vec::new());
         for i in 0..n {
             match fields.row(i, self.columns.threshold) {
                 Ok(row) => {
                     row.push_to(&mut batch);
                     keep.push(true);
+                    if let FieldOutcome::Values(l, p) = &fields.outcome {
+                        label_values.push(l[i].clone().unwrap_or(f64::NAN));
+                        prediction_values.push(p[i].clone().unwrap_or(f64::NAN));
+                    }
                 }
                 Err((field, Invalid(msg))) => {
                     let row = first_row + i as u64 + 1;
@@ -398,6 +410,17 @@ impl Job<'_> {
             .iter()
             .map(|c| self.protected(c, record_batch, &keep))
             .collect::<Result<_>>()?;
+        batch.outcomes = match fields.outcome {
+            FieldOutcome::Binary => None,
+            FieldOutcome::Classes(label, prediction) => Some(Outcomes::Classes {
+                label: kept_classes(label, &keep),
+                prediction: kept_classes(prediction, &keep),
+            }),
+            FieldOutcome::Values(..) => Some(Outcomes::Values {
+                label: label_values,
+                prediction: prediction_values,
+            }),
+        };
         Ok(batch)
     }
 
@@ -471,12 +494,53 @@ impl Job<'_> {
     }
 }
 
+/// A categorical of the kept rows with trimmed class texts (as the CSV reader reads them).
+fn kept_classes(mut c: Categorical, keep: &[bool]) -> Categorical {
+    if keep.contains(&false) {
+        c.codes = (c.codes.iter().zip(keep))
+            .filter(|(_, &k)| k)
+            .map(|(&code, _)| code)
+            .collect();
+    }
+    for level in c.levels.iter_mut().flatten() {
+        if level.trim().len() != level.len() {
+            *level = level.trim().to_string();
+        }
+    }
+    c
+}
+
 /// Label, prediction, score and weight of one record batch, converted row by row.
 struct Fields {
+    /// Binary values; for multiclass and regression, only their validity (values `false`).
     label: Values<bool>,
     prediction: Option<Values<bool>>,
     score: Option<Values<f64>>,
     weight: Option<Values<f64>>,
+    outcome: FieldOutcome,
+}
+
+/// The non-binary label and prediction of a record batch (issue 11).
+enum FieldOutcome {
+    Binary,
+    Classes(Categorical, Categorical),
+    Values(Values<f64>, Values<f64>),
+}
+
+/// Per row: the class text is valid (non-empty) and, with `favorable` classes, whether it is
+/// one of them; `false` without favorable classes.
+fn class_values(c: &Categorical, favorable: &[String]) -> Values<bool> {
+    let per_level: Vec<Result<bool, Invalid>> = (c.levels.iter())
+        .map(|level| {
+            let t = values::parse_class(level.as_deref().unwrap_or_default())?;
+            Ok(favorable.iter().any(|f| f == t))
+        })
+        .collect();
+    c.codes.iter().map(|&k| per_level[k as usize].clone()).collect()
+}
+
+fn validity(v: &Values<f64>) -> Values<bool> {
+    v.iter().map(|r| r.clone().map(|_| false)).collect()
 }
 
 /// The validated values of one row.
@@ -512,9 +576,43 @@ impl Fields {
             number_values(array, parse, check).ok_or_else(|| job.unsupported(col, array))
         };
         let plan = &job.plan;
+        let classes = |col: &Col| -> Result<Categorical> {
+            let array = job.column(record_batch, col)?;
+            categorical(array).ok_or_else(|| job.unsupported(col, array))
+        };
+        let favorable = &job.columns.favorable;
+        let (label, prediction, outcome) = match job.columns.task {
+            Task::Binary => (
+                binary(&plan.label)?,
+                plan.prediction.as_ref().map(binary).transpose()?,
+                FieldOutcome::Binary,
+            ),
+            Task::Multiclass => {
+                let l = classes(&plan.label)?;
+                let p = plan.prediction.as_ref().map(classes).transpose()?;
+                let (lv, pv) = (
+                    class_values(&l, favorable),
+                    p.as_ref().map(|p| class_values(p, favorable)),
+                );
+                match (favorable.is_empty(), p) {
+                    (true, Some(p)) => (lv, pv, FieldOutcome::Classes(l, p)),
+                    _ => (lv, pv, FieldOutcome::Binary),
+                }
+            }
+            Task::Regression => {
+                let l = number(&plan.label, values::parse_number, values::check_number)?;
+                let p = (plan.prediction.as_ref())
+                    .map(|c| number(c, values::parse_number, values::check_number))
+                    .transpose()?
+                    .unwrap_or_default();
+                let (lv, pv) = (validity(&l), Some(validity(&p)));
+                (lv, pv, FieldOutcome::Values(l, p))
+            }
+        };
         Ok(Fields {
-            label: binary(&plan.label)?,
-            prediction: plan.prediction.as_ref().map(binary).transpose()?,
+            label,
+            prediction,
+            outcome,
             score: (plan.score.as_ref())
                 .map(|c| number(c, values::parse_score, values::check_score))
                 .transpose()?,

@@ -46,13 +46,27 @@ pub fn class_key(rate: &str, class: &str) -> String {
 
 /// Weighted one-vs-rest counts (TP, FP, FN, TN) of class `c`.
 pub fn one_vs_rest(m: &ClassConfusion, c: &str) -> [f64; 4] {
+    one_vs_rest_by(m, c, |e| e.weight)
+}
+
+/// [`one_vs_rest`] of Σw² instead of Σw (for Kish's effective sample size).
+pub fn one_vs_rest_sq(m: &ClassConfusion, c: &str) -> [f64; 4] {
+    one_vs_rest_by(m, c, |e| e.weight_sq)
+}
+
+fn one_vs_rest_by(
+    m: &ClassConfusion,
+    c: &str,
+    w: impl Fn(&crate::aggregate::multiclass::Entry) -> f64,
+) -> [f64; 4] {
     let (mut tp, mut fp, mut fn_, mut n) = (0.0, 0.0, 0.0, 0.0);
     for ((l, p), e) in &m.entries {
-        n += e.weight;
+        let weight = w(e);
+        n += weight;
         match (l == c, p == c) {
-            (true, true) => tp += e.weight,
-            (false, true) => fp += e.weight,
-            (true, false) => fn_ += e.weight,
+            (true, true) => tp += weight,
+            (false, true) => fp += weight,
+            (true, false) => fn_ += weight,
             (false, false) => {}
         }
     }

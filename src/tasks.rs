@@ -1,0 +1,436 @@
+//! The engine of multiclass and regression audits (issue 11): one pass into per-cell
+//! [`ClassConfusion`]s or [`RegressionStats`], then metrics, disparities against the reference
+//! group, between-group summaries, intervals and the policies — the same report model as a
+//! binary audit ([`crate::audit`]), with the task's metric keys.
+//!
+//! A multiclass audit with `favorable` classes is not run here: the readers collapse it to
+//! binary labels and it is exactly the binary audit of "class ∈ favorable".
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::aggregate::multiclass::ClassConfusion;
+use crate::aggregate::regression::RegressionStats;
+use crate::aggregate::tasks::{aggregate_task, TaskAggregate, TaskStats};
+use crate::aggregate::CellKey;
+use crate::audit::{check_rows_read, group_label, largest_group};
+use crate::baseline::Baseline;
+use crate::error::{Error, Result};
+use crate::input::Task;
+use crate::metrics::disparity::{self, Disparity, Pair};
+use crate::metrics::{multiclass, regression, summary, Metrics, Value};
+use crate::provenance;
+use crate::report::{
+    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo,
+    OutcomeDetail, Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
+};
+use crate::spec::{AttributeDef, Audit};
+use crate::stats::ci;
+use crate::verdict;
+
+/// Run a multiclass or regression audit end to end.
+pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Result<AuditReport> {
+    match audit.columns.task {
+        Task::Regression => run_task::<RegressionStats>(audit, on_rows, build_regression),
+        _ => run_task::<ClassConfusion>(audit, on_rows, build_multiclass),
+    }
+}
+
+/// Rows of a cell's statistics.
+trait Rows {
+    fn rows(&self) -> u64;
+}
+
+impl Rows for ClassConfusion {
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+impl Rows for RegressionStats {
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+type Build<T> = fn(&Audit, &TaskAggregate<T>, Option<String>) -> Result<AuditReport>;
+
+fn run_task<T: TaskStats + Rows>(
+    audit: &Audit,
+    on_rows: &(dyn Fn(u64) + Sync),
+    build: Build<T>,
+) -> Result<AuditReport> {
+    let (aggregate, sha256) = std::thread::scope(|s| {
+        let hash = s.spawn(|| provenance::sha256_of(&audit.source));
+        let aggregate =
+            aggregate_task::<T>(&audit.source, &audit.columns, audit.max_groups, on_rows);
+        (aggregate, hash.join())
+    });
+    let aggregate = aggregate?;
+    let used: u64 = aggregate.cells.values().map(Rows::rows).sum();
+    check_rows_read(
+        &audit.source.path,
+        aggregate.rows_read,
+        used,
+        &aggregate.skipped,
+    )?;
+    let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+    let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
+    let mut report = build(audit, &aggregate, sha256)?;
+    verdict::apply(&audit.policies, &mut report, baseline.as_ref());
+    report.comparison = baseline.as_ref().map(|b| b.compare(&report));
+    report.provenance.git = provenance::run_specific()
+        .then(|| provenance::git_info(Path::new(".")))
+        .flatten();
+    Ok(report)
+}
+
+/// The report's frame: everything but the overall metrics and the attributes.
+fn frame<T>(
+    audit: &Audit,
+    agg: &TaskAggregate<T>,
+    rows_used: u64,
+    sha256: Option<String>,
+) -> AuditReport {
+    let columns = &audit.columns;
+    AuditReport {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::default(),
+        status: Status::Pass,
+        input: InputInfo {
+            path: audit.source.path.display().to_string(),
+            format: audit.source.format,
+            rows: agg.rows_read,
+            rows_used,
+            skipped: agg.skipped.clone(),
+            sha256,
+            spec: audit.spec_file.clone(),
+            columns: ColumnsInfo {
+                label: columns.label.clone(),
+                score: columns.score.clone(),
+                prediction: columns.prediction.clone(),
+                weight: columns.weight.clone(),
+                positive_label: columns.positive_label.clone(),
+                task: columns.task,
+                favorable: columns.favorable.clone(),
+            },
+        },
+        threshold: columns.threshold,
+        options: AuditOptions {
+            min_group_size: audit.min_group_size,
+            bins: audit.bins,
+            invalid_rows: format!("{:?}", columns.invalid_rows).to_lowercase(),
+            uncertainty: audit.uncertainty,
+            quantile: None,
+        },
+        overall: Overall {
+            count: rows_used,
+            counts: Default::default(),
+            metrics: Metrics::new(),
+            calibration: None,
+        },
+        attributes: Vec::new(),
+        policies: Vec::new(),
+        comparison: None,
+        provenance: audit.record.clone(),
+        warnings: Vec::new(),
+    }
+}
+
+/// The reference group of an attribute: the given one (which must exist) or the largest.
+fn reference(
+    audit: &Audit,
+    def: &AttributeDef,
+    groups: &[GroupReport],
+) -> Result<(Option<String>, &'static str)> {
+    match audit.references.get(&def.name) {
+        Some(given) => {
+            if !groups.iter().any(|g| g.value == *given) {
+                let values: Vec<&str> = groups.iter().map(|g| g.value.as_str()).collect();
+                return Err(Error::spec(
+                    "--reference",
+                    format!(
+                        "attribute '{}' has no group '{given}'; its groups are: {}",
+                        def.name,
+                        values.join(", ")
+                    ),
+                ));
+            }
+            Ok((Some(given.clone()), "given"))
+        }
+        None => Ok((largest_group(groups), "largest_group")),
+    }
+}
+
+/// Ratio and difference against the reference for every metric both have.
+fn pair_disparities(g: &Metrics, r: &Metrics) -> BTreeMap<String, Disparity> {
+    g.iter()
+        .filter_map(|(key, value)| {
+            let reference = r.get(key)?;
+            Some((
+                key.clone(),
+                Disparity::Pair(Pair {
+                    ratio: disparity::ratio(value, reference),
+                    difference: disparity::difference(value, reference),
+                }),
+            ))
+        })
+        .collect()
+}
+
+/// Every per-metric aggregate ([`summary::aggregates`]) over the compared groups.
+fn metric_summaries(groups: &[GroupReport], overall: &Metrics) -> Metrics {
+    let compared: Vec<&GroupReport> = groups.iter().filter(|g| !g.insufficient_data).collect();
+    let mut out = Metrics::new();
+    let keys: BTreeSet<&String> = groups.iter().flat_map(|g| g.metrics.keys()).collect();
+    for key in keys {
+        let values: Vec<f64> = (compared.iter())
+            .filter_map(|g| g.metrics.get(key)?.value)
+            .collect();
+        let all = (overall.get(key).cloned())
+            .unwrap_or_else(|| Value::undefined("not computed over all rows"));
+        for (suffix, value) in summary::aggregates(key, &values, &all) {
+            out.insert(format!("{key}_{suffix}"), value);
+        }
+    }
+    out
+}
+
+/// Groups of one attribute as reports (metrics from `metrics`), with reference, disparities
+/// and the generic summaries.
+fn attribute<T>(
+    audit: &Audit,
+    def: &AttributeDef,
+    groups: &BTreeMap<CellKey, T>,
+    overall: &Metrics,
+    rows: impl Fn(&T) -> u64,
+    metrics: impl Fn(&T) -> (Metrics, Option<OutcomeDetail>),
+) -> Result<AttributeReport> {
+    let mut reports: Vec<GroupReport> = groups
+        .iter()
+        .map(|(key, stats)| {
+            let (metrics, outcome) = metrics(stats);
+            let count = rows(stats);
+            GroupReport {
+                value: group_label(key),
+                count,
+                insufficient_data: count < audit.min_group_size,
+                counts: Default::default(),
+                metrics,
+                disparities: BTreeMap::new(),
+                uncertainty: Default::default(),
+                calibration: None,
+                outcome,
+            }
+        })
+        .collect();
+    let (reference, rule) = reference(audit, def, &reports)?;
+    if let Some(r) = reports.iter().find(|g| Some(&g.value) == reference.as_ref()) {
+        let reference_metrics = r.metrics.clone();
+        for g in &mut reports {
+            g.disparities = pair_disparities(&g.metrics, &reference_metrics);
+        }
+    }
+    let summary = metric_summaries(&reports, overall);
+    Ok(AttributeReport {
+        name: def.name.clone(),
+        columns: def.columns.clone(),
+        excluded_groups: (reports.iter())
+            .filter(|g| g.insufficient_data)
+            .map(|g| g.value.clone())
+            .collect(),
+        reference,
+        reference_rule: rule.into(),
+        groups: reports,
+        summary,
+    })
+}
+
+/// The two-sided normal quantile of the audit's confidence level.
+fn z_of(audit: &Audit) -> f64 {
+    ci::normal_quantile(1.0 - (1.0 - audit.uncertainty.confidence) / 2.0)
+}
+
+/// Regression metrics with normal-approximation intervals of the means (`mae`, `mean_error`,
+/// `mse` and, through it, `rmse`; Kish's effective size with weights).
+fn regression_group(audit: &Audit, s: &RegressionStats, threshold: Option<f64>) -> Metrics {
+    let mut m = regression::regression_metrics(s, threshold);
+    let z = z_of(audit);
+    let mut set = |key: &str, ci: Option<[f64; 2]>| {
+        if let Some(v) = m.get_mut(key).filter(|v| v.value.is_some()) {
+            v.ci = ci;
+        }
+    };
+    if s.weight > 0.0 {
+        let w = s.weight;
+        set(
+            "mae",
+            regression::mean_interval(s.sum_abs_error / w, s.sum_sq_error, s, z),
+        );
+        set(
+            "mean_error",
+            regression::mean_interval(s.sum_error / w, s.sum_sq_error, s, z),
+        );
+        let mse = regression::mean_interval(s.sum_sq_error / w, s.sum_quartic_error, s, z);
+        set("mse", mse);
+        set("rmse", mse.map(|[lo, hi]| [lo.max(0.0).sqrt(), hi.sqrt()]));
+    }
+    m
+}
+
+fn build_regression(
+    audit: &Audit,
+    agg: &TaskAggregate<RegressionStats>,
+    sha256: Option<String>,
+) -> Result<AuditReport> {
+    let total = agg.total();
+    let threshold = regression::quantile(&total.predictions, audit.quantile);
+    let mut report = frame(audit, agg, total.rows, sha256);
+    report.options.quantile = Some(QuantileInfo {
+        q: audit.quantile,
+        threshold,
+    });
+    report.overall.metrics = regression_group(audit, &total, threshold);
+    let weighted = audit.columns.weight.is_some();
+    for def in &audit.attributes {
+        let groups = agg.roll_up(&def.positions);
+        let mut a = attribute(
+            audit,
+            def,
+            &groups,
+            &report.overall.metrics,
+            |s| s.rows,
+            |s| (regression_group(audit, s, threshold), None),
+        )?;
+        let reference = (a.reference.as_ref())
+            .and_then(|r| a.groups.iter().position(|g| g.value == *r))
+            .map(|i| groups.values().nth(i).cloned().unwrap_or_default());
+        let (mut ks_max, mut w1_max) = (Vec::new(), Vec::new());
+        for (g, stats) in a.groups.iter_mut().zip(groups.values()) {
+            let mut detail = (None, None);
+            if let Some(r) = &reference {
+                let is_reference = Some(&g.value) == a.reference.as_ref();
+                let ks = regression::ks_statistic(&stats.predictions, &r.predictions);
+                let w1 = regression::wasserstein(&stats.predictions, &r.predictions);
+                let mut ks_value = ks.map_or_else(
+                    || Value::undefined("the group or the reference has zero total weight"),
+                    |(d, _)| Value::defined(d),
+                );
+                if let (Some((d, _)), false) = (ks, weighted) {
+                    ks_value.p_value = regression::ks_p_value(d, stats.rows, r.rows);
+                }
+                let w1_value = w1.map_or_else(
+                    || Value::undefined("the group or the reference has zero total weight"),
+                    |(d, _)| Value::defined(d),
+                );
+                if !g.insufficient_data && !is_reference {
+                    ks_max.extend(ks_value.value);
+                    w1_max.extend(w1_value.value);
+                }
+                detail = (ks.map(|k| k.1), w1.map(|w| w.1));
+                g.disparities
+                    .insert("prediction_ks".into(), Disparity::Single(ks_value));
+                g.disparities
+                    .insert("prediction_wasserstein".into(), Disparity::Single(w1_value));
+            }
+            let exact = stats.predictions.is_exact();
+            g.outcome = Some(OutcomeDetail::Regression {
+                prediction_distribution: if exact { "exact" } else { "truncated" }.into(),
+                mantissa_bits: stats.predictions.bits(),
+                ks_error_bound: detail.0,
+                wasserstein_error_bound: detail.1,
+            });
+        }
+        let largest = |values: Vec<f64>, what: &str| {
+            values.into_iter().reduce(f64::max).map_or_else(
+                || Value::undefined(format!("no compared non-reference group has a {what}")),
+                Value::defined,
+            )
+        };
+        a.summary
+            .insert("prediction_ks_max".into(), largest(ks_max, "KS statistic"));
+        a.summary.insert(
+            "prediction_wasserstein_max".into(),
+            largest(w1_max, "Wasserstein distance"),
+        );
+        report.attributes.push(a);
+    }
+    Ok(report)
+}
+
+/// Multiclass metrics with Wilson (or `--ci-method`) intervals of every one-vs-rest rate and
+/// of the accuracy.
+fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
+    let mut out = multiclass::multiclass_metrics(m, classes);
+    let (method, level) = (audit.uncertainty.ci_method, audit.uncertainty.confidence);
+    for c in classes {
+        let (w, w2) = (
+            multiclass::one_vs_rest(m, c),
+            multiclass::one_vs_rest_sq(m, c),
+        );
+        for rate in multiclass::CLASS_RATES {
+            let (num, den) = multiclass::rate_parts(rate, w);
+            let (_, den2) = multiclass::rate_parts(rate, w2);
+            let key = multiclass::class_key(rate, c);
+            if let Some(v) = out.get_mut(&key).filter(|v| v.value.is_some()) {
+                v.ci = ci::weighted_rate_ci(method, num, den, den2, level);
+            }
+        }
+    }
+    let total: f64 = m.entries.values().map(|e| e.weight).sum();
+    let total2: f64 = m.entries.values().map(|e| e.weight_sq).sum();
+    let correct: f64 = (m.entries.iter())
+        .filter(|((l, p), _)| l == p)
+        .map(|(_, e)| e.weight)
+        .sum();
+    let accuracy = ci::weighted_rate_ci(method, correct, total, total2, level);
+    if let Some(v) = out.get_mut("accuracy").filter(|v| v.value.is_some()) {
+        v.ci = accuracy;
+    }
+    if let Some(v) = out.get_mut("error_rate").filter(|v| v.value.is_some()) {
+        v.ci = accuracy.map(|[lo, hi]| [1.0 - hi, 1.0 - lo]);
+    }
+    out
+}
+
+fn confusion_detail(m: &ClassConfusion, classes: &BTreeSet<String>) -> OutcomeDetail {
+    OutcomeDetail::Multiclass {
+        classes: classes.iter().cloned().collect(),
+        confusion_matrix: (classes.iter())
+            .map(|l| classes.iter().map(|p| m.get(l, p).rows).collect())
+            .collect(),
+        confusion_matrix_weighted: (classes.iter())
+            .map(|l| classes.iter().map(|p| m.get(l, p).weight).collect())
+            .collect(),
+    }
+}
+
+fn build_multiclass(
+    audit: &Audit,
+    agg: &TaskAggregate<ClassConfusion>,
+    sha256: Option<String>,
+) -> Result<AuditReport> {
+    let total = agg.total();
+    let classes: BTreeSet<String> = total.classes().into_iter().map(String::from).collect();
+    let mut report = frame(audit, agg, total.rows, sha256);
+    report.overall.metrics = multiclass_group(audit, &total, &classes);
+    for def in &audit.attributes {
+        let groups = agg.roll_up(&def.positions);
+        let mut a = attribute(
+            audit,
+            def,
+            &groups,
+            &report.overall.metrics,
+            |m| m.rows,
+            |m| {
+                (
+                    multiclass_group(audit, m, &classes),
+                    Some(confusion_detail(m, &classes)),
+                )
+            },
+        )?;
+        multiclass::worst_class_summaries(&mut a.summary, &classes);
+        report.attributes.push(a);
+    }
+    Ok(report)
+}
