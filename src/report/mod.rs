@@ -36,6 +36,70 @@ pub(crate) fn write_text(w: &mut dyn Write, text: &str, format: &'static str) ->
         })
 }
 
+/// The per-group columns of the human-readable tables for one task (issue 11).
+#[derive(Debug, Clone, Copy)]
+pub struct TableLayout {
+    /// (metric key, short header) per column.
+    pub columns: &'static [(&'static str, &'static str)],
+    /// The metric whose ratio to the reference ends each row, and its header.
+    pub ratio: (&'static str, &'static str),
+    /// Summary keys shown under the terminal table.
+    pub summary: &'static [&'static str],
+}
+
+impl AuditReport {
+    /// The task the report's metrics belong to: binary also for a multiclass audit collapsed
+    /// by favorable classes.
+    pub fn task(&self) -> crate::input::Task {
+        if self.input.columns.favorable.is_empty() {
+            self.input.columns.task
+        } else {
+            crate::input::Task::Binary
+        }
+    }
+
+    /// The table columns of a multiclass or regression report; `None` for a binary one (each
+    /// renderer keeps its own binary columns).
+    pub fn task_layout(&self) -> Option<TableLayout> {
+        match self.task() {
+            crate::input::Task::Binary => None,
+            crate::input::Task::Regression => Some(TableLayout {
+                columns: &[
+                    ("mae", "MAE"),
+                    ("rmse", "RMSE"),
+                    ("mean_error", "bias"),
+                    ("mean_prediction", "mean ŷ"),
+                    ("mean_label", "mean y"),
+                    ("r2", "R²"),
+                    ("share_above_quantile", "sel.@q"),
+                ],
+                ratio: ("share_above_quantile", "sel.ratio"),
+                summary: &[
+                    "mae_difference",
+                    "mean_error_difference",
+                    "share_above_quantile_ratio",
+                    "prediction_ks_max",
+                ],
+            }),
+            crate::input::Task::Multiclass => Some(TableLayout {
+                columns: &[
+                    ("accuracy", "acc."),
+                    ("macro_tpr", "mac.TPR"),
+                    ("macro_fpr", "mac.FPR"),
+                    ("macro_precision", "mac.prec"),
+                    ("worst_class_tpr", "min TPR"),
+                ],
+                ratio: ("accuracy", "acc.ratio"),
+                summary: &[
+                    "accuracy_difference",
+                    "tpr_worst_class_difference",
+                    "selection_rate_worst_class_ratio",
+                ],
+            }),
+        }
+    }
+}
+
 /// A renderer of the report in one format.
 pub trait Renderer {
     /// Write the rendered report.
