@@ -13,5 +13,6 @@ mod regression;
 mod report;
 mod robustness;
 mod sample;
+mod tasks;
 mod uncertainty;
 mod util;
