@@ -59,7 +59,12 @@ pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Resul
 
 /// An audit of no rows would pass every gate while measuring nothing: a file with a header
 /// only, or one whose every row was skipped, is an input error (issue 9).
-pub(crate) fn check_rows_read(path: &Path, rows_read: u64, rows_used: u64, skipped: &BTreeMap<String, u64>) -> Result<()> {
+pub(crate) fn check_rows_read(
+    path: &Path,
+    rows_read: u64,
+    rows_used: u64,
+    skipped: &BTreeMap<String, u64>,
+) -> Result<()> {
     let schema = |msg: String| Error::Schema {
         path: path.to_path_buf(),
         msg,

@@ -617,9 +617,11 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
 
 fn print_metrics(json: bool) -> Result<()> {
     let text = if json {
-        serde_json::to_string_pretty(&catalog::all().collect::<Vec<_>>()).map_err(|e| Error::Render {
-            format: "json",
-            msg: e.to_string(),
+        serde_json::to_string_pretty(&catalog::all().collect::<Vec<_>>()).map_err(|e| {
+            Error::Render {
+                format: "json",
+                msg: e.to_string(),
+            }
         })? + "\n"
     } else {
         let mut t = String::new();

@@ -21,8 +21,8 @@ use crate::metrics::disparity::{self, Disparity, Pair};
 use crate::metrics::{multiclass, regression, summary, Metrics, Value};
 use crate::provenance;
 use crate::report::{
-    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo,
-    OutcomeDetail, Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
+    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo, OutcomeDetail,
+    Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
 use crate::stats::ci;
@@ -225,7 +225,10 @@ fn attribute<T>(
         })
         .collect();
     let (reference, rule) = reference(audit, def, &reports)?;
-    if let Some(r) = reports.iter().find(|g| Some(&g.value) == reference.as_ref()) {
+    if let Some(r) = reports
+        .iter()
+        .find(|g| Some(&g.value) == reference.as_ref())
+    {
         let reference_metrics = r.metrics.clone();
         for g in &mut reports {
             g.disparities = pair_disparities(&g.metrics, &reference_metrics);

@@ -475,6 +475,7 @@ mod tests {
             weight: None,
             protected: vec![Categorical { levels, codes }],
             skipped: BTreeMap::new(),
+            outcomes: None,
         }
     }
 

@@ -88,7 +88,12 @@ mod tests {
 
     #[test]
     fn push_and_merge_agree() {
-        let rows = [("a", "a", 1.0), ("a", "b", 2.0), ("c", "a", 0.5), ("a", "b", 1.0)];
+        let rows = [
+            ("a", "a", 1.0),
+            ("a", "b", 2.0),
+            ("c", "a", 0.5),
+            ("a", "b", 1.0),
+        ];
         let mut one = ClassConfusion::default();
         rows.iter().for_each(|&(l, p, w)| one.push(l, p, w));
         let (mut x, mut y) = (ClassConfusion::default(), ClassConfusion::default());
@@ -98,6 +103,9 @@ mod tests {
         assert_eq!(x, one);
         assert_eq!(one.get("a", "b").rows, 2);
         assert_eq!(one.get("a", "b").weight, 3.0);
-        assert_eq!(one.classes().into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            one.classes().into_iter().collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
     }
 }

@@ -526,15 +526,15 @@ impl<'a> BatchBuilder<'a> {
                 let binary =
                     |i: usize| text(record, i).and_then(|t| values::parse_binary(t, positive));
                 let label = binary(label_at).map_err(|e| (Field::Label, e))?;
-                let prediction = (prediction_at.map(binary).transpose())
-                    .map_err(|e| (Field::Prediction, e))?;
+                let prediction =
+                    (prediction_at.map(binary).transpose()).map_err(|e| (Field::Prediction, e))?;
                 Ok((label, prediction, RowOutcome::Binary))
             }
             Task::Multiclass => {
                 let class = |i: usize| text(record, i).and_then(values::parse_class);
                 let label = class(label_at).map_err(|e| (Field::Label, e))?;
-                let prediction = (prediction_at.map(class).transpose())
-                    .map_err(|e| (Field::Prediction, e))?;
+                let prediction =
+                    (prediction_at.map(class).transpose()).map_err(|e| (Field::Prediction, e))?;
                 if columns.favorable.is_empty() {
                     return Ok((false, Some(false), RowOutcome::Classes));
                 }

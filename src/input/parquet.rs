@@ -536,7 +536,10 @@ fn class_values(c: &Categorical, favorable: &[String]) -> Values<bool> {
             Ok(favorable.iter().any(|f| f == t))
         })
         .collect();
-    c.codes.iter().map(|&k| per_level[k as usize].clone()).collect()
+    c.codes
+        .iter()
+        .map(|&k| per_level[k as usize].clone())
+        .collect()
 }
 
 fn validity(v: &Values<f64>) -> Values<bool> {

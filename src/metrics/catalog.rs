@@ -314,7 +314,9 @@ pub fn available(resolved: &Resolved, task: crate::input::Task) -> bool {
         Resolved::Summary(s) => summary_base(s),
     };
     let binary = group_metric_keys().any(|k| k == name)
-        || CATALOG.iter().any(|i| i.key == name && !i.key.starts_with('<'));
+        || CATALOG
+            .iter()
+            .any(|i| i.key == name && !i.key.starts_with('<'));
     match task {
         Task::Binary => binary,
         Task::Regression => is_regression_key(name),
@@ -378,7 +380,9 @@ fn resolve_task(name: &str) -> Option<Resolved> {
     if DISTRIBUTION_DISPARITIES.contains(&name) {
         return Some(Resolved::DisparitySingle(name.into()));
     }
-    if DISTRIBUTION_SUMMARIES.contains(&name) || name.contains("_worst_class_") && is_multiclass_key(name) {
+    if DISTRIBUTION_SUMMARIES.contains(&name)
+        || name.contains("_worst_class_") && is_multiclass_key(name)
+    {
         return Some(Resolved::Summary(name.into()));
     }
     if let Some((metric, part)) = name.rsplit_once('.') {

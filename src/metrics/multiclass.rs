@@ -144,7 +144,11 @@ pub fn worst_class_summaries(summary: &mut Metrics, classes: &BTreeSet<String>) 
     for rate in CLASS_RATES {
         let collect = |suffix: &str| -> Vec<f64> {
             (classes.iter())
-                .filter_map(|c| summary.get(&format!("{}_{suffix}", class_key(rate, c)))?.value)
+                .filter_map(|c| {
+                    summary
+                        .get(&format!("{}_{suffix}", class_key(rate, c)))?
+                        .value
+                })
                 .collect()
         };
         let differences = collect("difference");

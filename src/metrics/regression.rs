@@ -147,7 +147,10 @@ pub fn ks_statistic(g: &ValueDistribution, r: &ValueDistribution) -> Option<(f64
         return None;
     }
     let (cdf, max_a, max_b) = joint_cdf(g, r);
-    let d = cdf.iter().map(|(_, a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let d = cdf
+        .iter()
+        .map(|(_, a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     let bound = if g.is_exact() && r.is_exact() {
         0.0
     } else {
@@ -257,7 +260,9 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
     }
     for i in 1..=m {
         let (lastminj, lastlen) = (minj, curlen);
-        minj = (((ng * i as f64 - h) / mg).floor() as i64 + 1).max(0).min(n);
+        minj = (((ng * i as f64 - h) / mg).floor() as i64 + 1)
+            .max(0)
+            .min(n);
         maxj = (((ng * i as f64 + h) / mg).ceil() as i64).min(n + 1);
         if maxj <= minj {
             return 1.0;
@@ -265,8 +270,7 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
         let mut val = if minj == 0 { 0.0 } else { 1.0 };
         for jj in 0..(maxj - minj) {
             let j = jj + minj;
-            val = (a[(jj + minj - lastminj) as usize] * i as f64 + val * j as f64)
-                / (i + j) as f64;
+            val = (a[(jj + minj - lastminj) as usize] * i as f64 + val * j as f64) / (i + j) as f64;
             a[jj as usize] = val;
         }
         curlen = maxj - minj;

@@ -359,7 +359,10 @@ impl AuditSpec {
         check_task(
             task,
             &favorable,
-            (self.columns.prediction.is_some(), self.columns.score.is_some()),
+            (
+                self.columns.prediction.is_some(),
+                self.columns.score.is_some(),
+            ),
             self.columns.positive_label.is_some(),
         )
         .map_err(bad)?;
@@ -533,7 +536,10 @@ fn check_task(
     if !favorable.is_empty() && task != Task::Multiclass {
         return Err("favorable classes need task = \"multiclass\" (--task multiclass)".into());
     }
-    if favorable.iter().any(|c| c.trim().is_empty() || c.trim() != c) {
+    if favorable
+        .iter()
+        .any(|c| c.trim().is_empty() || c.trim() != c)
+    {
         return Err("a favorable class must be non-empty, without surrounding spaces".into());
     }
     if task == Task::Binary {
@@ -542,12 +548,22 @@ fn check_task(
     if positive_label {
         return Err(format!(
             "positive_label is for binary labels; a {} task reads the labels as they are{}",
-            if task == Task::Regression { "regression" } else { "multiclass" },
-            if task == Task::Multiclass { " (use --favorable CLASS[,CLASS] to collapse them)" } else { "" }
+            if task == Task::Regression {
+                "regression"
+            } else {
+                "multiclass"
+            },
+            if task == Task::Multiclass {
+                " (use --favorable CLASS[,CLASS] to collapse them)"
+            } else {
+                ""
+            }
         ));
     }
     if !has_prediction {
-        return Err("a multiclass or regression audit needs a prediction column (--prediction)".into());
+        return Err(
+            "a multiclass or regression audit needs a prediction column (--prediction)".into(),
+        );
     }
     if has_score && favorable.is_empty() {
         return Err(

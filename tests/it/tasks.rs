@@ -177,7 +177,13 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
     let mut collapsed = String::new();
     for (i, line) in text.lines().enumerate() {
         let f: Vec<&str> = line.split(',').collect();
-        let bit = |c: &str| if c == "urgent" || c == "high" { "1" } else { "0" };
+        let bit = |c: &str| {
+            if c == "urgent" || c == "high" {
+                "1"
+            } else {
+                "0"
+            }
+        };
         if i == 0 {
             collapsed.push_str(line);
         } else {
@@ -210,7 +216,10 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
     bin.extend(common);
     let (code_b, mut b) = run_json(dir.path(), &bin);
     assert_eq!(code_m, code_b);
-    assert_eq!(m["input"]["columns"]["favorable"], serde_json::json!(["urgent", "high"]));
+    assert_eq!(
+        m["input"]["columns"]["favorable"],
+        serde_json::json!(["urgent", "high"])
+    );
     // The input (path, hash, columns) and provenance (the options as given) necessarily
     // differ; everything else must be identical to the byte.
     for r in [&mut m, &mut b] {
@@ -231,12 +240,23 @@ fn regression_demo_end_to_end() {
     assert_eq!(code, 1, "group b is under-predicted on purpose");
     assert_eq!(r["input"]["columns"]["task"], "regression");
     let group = &r["attributes"][0];
-    let b = group["groups"].as_array().unwrap().iter().find(|g| g["value"] == "b").unwrap();
+    let b = group["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["value"] == "b")
+        .unwrap();
     assert!(b["metrics"]["mean_error"]["value"].as_f64().unwrap() < -300.0);
     assert!(b["metrics"]["mae"]["ci"].is_array());
     assert!(b["disparities"]["prediction_ks"]["p_value"].is_number());
-    assert_eq!(b["outcome"]["regression"]["prediction_distribution"], "exact");
-    assert!(b.get("counts").is_none(), "no binary counts in a regression report");
+    assert_eq!(
+        b["outcome"]["regression"]["prediction_distribution"],
+        "exact"
+    );
+    assert!(
+        b.get("counts").is_none(),
+        "no binary counts in a regression report"
+    );
     let failed: Vec<&str> = (r["policies"].as_array().unwrap().iter())
         .filter(|p| p["status"] == "fail")
         .map(|p| p["id"].as_str().unwrap())
@@ -266,16 +286,33 @@ fn task_errors_exit_2_naming_row_and_column() {
     std::fs::write(&csv, "y,p,g\n1.5,2,a\nx,2,b\n").unwrap();
     let out = fairaudit()
         .args(["run", "--data", csv.to_str().unwrap(), "--label", "y"])
-        .args(["--prediction", "p", "--protected", "g", "--task", "regression"])
+        .args([
+            "--prediction",
+            "p",
+            "--protected",
+            "g",
+            "--task",
+            "regression",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("row 2, column 'y'") && err.contains("'x' is not a number"), "{err}");
+    assert!(
+        err.contains("row 2, column 'y'") && err.contains("'x' is not a number"),
+        "{err}"
+    );
     // A binary metric in a regression audit is a spec error.
     let out = fairaudit()
         .args(["run", "--data", csv.to_str().unwrap(), "--label", "y"])
-        .args(["--prediction", "p", "--protected", "g", "--task", "regression"])
+        .args([
+            "--prediction",
+            "p",
+            "--protected",
+            "g",
+            "--task",
+            "regression",
+        ])
         .args(["--policy", "demographic_parity_ratio >= 0.8"])
         .output()
         .unwrap();
