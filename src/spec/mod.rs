@@ -17,6 +17,8 @@
 //! prediction = "prediction"
 //! # weight = "weight"
 //! # positive_label = "yes"
+//! # task = "binary"                  # or "multiclass", "regression" (issue 11)
+//! # favorable = ["approved"]         # multiclass: collapse to "class ∈ favorable"
 //!
 //! [audit]
 //! protected = ["race", "sex"]
@@ -28,6 +30,7 @@
 //! bins = 10
 //! max_groups = 10000                  # distinct protected-value combinations before stopping
 //! binning = "uniform"                 # or "quantile" (equal-mass bins)
+//! # quantile = 0.5                    # regression: q of share_above_quantile
 //!
 //! [[policy]]
 //! id = "four-fifths"
