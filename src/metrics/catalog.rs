@@ -222,9 +222,15 @@ pub const EXPLANATIONS: &[Explanation] = &[
     x("difference", "The group's value minus the reference group's value (0 = parity).", "Far from 0 in the harmful direction of the metric: the group is worse off than the reference."),
 ];
 
-/// The explanation of a key, if the catalogue has one.
+/// The explanation of a key, if the catalogue has one (`tpr@c` and `macro_tpr` are explained
+/// as `tpr`).
 pub fn explain(key: &str) -> Option<&'static Explanation> {
-    EXPLANATIONS.iter().find(|e| e.key == key)
+    let rate = key
+        .split_once('@')
+        .map(|(rate, _)| rate)
+        .or_else(|| key.strip_prefix("macro_"))
+        .unwrap_or(key);
+    EXPLANATIONS.iter().find(|e| e.key == key || e.key == rate)
 }
 
 /// What a metric name means, in plain words: definition, formula, the harm a gap signals, peer
@@ -297,7 +303,18 @@ pub fn describe(name: &str) -> Result<String, String> {
 
 /// The catalogue entry of a key, if any.
 pub fn info(key: &str) -> Option<&'static MetricInfo> {
-    all().find(|i| i.key == key)
+    let pattern = if key.contains('@') {
+        "<rate>@<class>"
+    } else if key.starts_with("macro_") {
+        "macro_<rate>"
+    } else if key.ends_with("_worst_class_difference") {
+        "<rate>_worst_class_difference"
+    } else if key.ends_with("_worst_class_ratio") {
+        "<rate>_worst_class_ratio"
+    } else {
+        key
+    };
+    all().find(|i| i.key == key || i.key == pattern)
 }
 
 /// The per-group metric keys (rates, then score metrics).
@@ -529,6 +546,31 @@ mod tests {
             .unwrap()
             .contains("AIF360 theil_index"));
         assert!(describe("bogus").is_err());
+    }
+
+    #[test]
+    fn task_metrics_resolve_and_are_described() {
+        use crate::input::Task;
+        let cases = [
+            ("mae_difference", Task::Regression),
+            ("mean_error.ratio", Task::Regression),
+            ("prediction_ks", Task::Regression),
+            ("prediction_wasserstein_max", Task::Regression),
+            ("share_above_quantile", Task::Regression),
+            ("tpr@urgent.difference", Task::Multiclass),
+            ("tpr@a.b_ratio", Task::Multiclass),
+            ("macro_precision", Task::Multiclass),
+            ("tpr_worst_class_difference", Task::Multiclass),
+            ("accuracy_difference", Task::Multiclass),
+        ];
+        for (name, task) in cases {
+            let r = resolve(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(available(&r, task), "{name} in {task:?}");
+            assert!(!available(&r, Task::Binary) || name.starts_with("accuracy"), "{name}");
+            assert!(describe(name).unwrap().contains("definition"), "{name}");
+        }
+        assert!(!available(&resolve("demographic_parity_ratio").unwrap(), Task::Regression));
+        assert!(resolve("tpr@").is_err() && resolve("bogus@x").is_err());
     }
 
     #[test]
