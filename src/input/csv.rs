@@ -925,6 +925,41 @@ mod tests {
     }
 
     #[test]
+    fn multiclass_and_regression_outcomes() {
+        let data = b"y,p,g\n a ,b,x\nc,a,y\n,a,x\n";
+        let (_d, src) = file("a.csv", data);
+        let cols = Columns {
+            label: "y".into(),
+            score: None,
+            prediction: Some("p".into()),
+            task: Task::Multiclass,
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["g"])
+        };
+        let (batches, _) = read_all(&src, &cols, 2).unwrap();
+        let classes: Vec<(Option<&str>, Option<&str>)> = (batches.iter())
+            .flat_map(|(_, b)| {
+                let Some(Outcomes::Classes { label, prediction }) = &b.outcomes else {
+                    return Vec::new();
+                };
+                decode(label).into_iter().zip(decode(prediction)).collect()
+            })
+            .collect();
+        assert_eq!(classes, [(Some("a"), Some("b")), (Some("c"), Some("a"))]);
+        let skipped: u64 = batches.iter().map(|(_, b)| b.skipped.values().sum::<u64>()).sum();
+        assert_eq!(skipped, 1, "the empty label of row 3");
+        // Regression: a non-number names its row and column.
+        let (_d, src) = file("b.csv", b"y,p,g\n1.5,2,x\n2,abc,y\n");
+        let cols = Columns {
+            task: Task::Regression,
+            invalid_rows: InvalidRows::Error,
+            ..cols
+        };
+        let msg = read_all(&src, &cols, 10).unwrap_err().to_string();
+        assert!(msg.contains("row 2, column 'p': 'abc' is not a number"), "{msg}");
+    }
+
+    #[test]
     fn ragged_row_names_the_row() {
         let (_d, src) = file("a.csv", b"label,score,prediction\n1,0.5,1\n0,0.5\n");
         let cols = Columns {

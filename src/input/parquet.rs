@@ -1161,6 +1161,66 @@ mod tests {
     }
 
     #[test]
+    fn multiclass_and_regression_outcomes() {
+        // Classes as strings and integers (" B" is trimmed as in CSV); a null label in row 3.
+        let dir = tempfile::tempdir().unwrap();
+        let src = write(
+            &dir,
+            vec![
+                (
+                    "y",
+                    Arc::new(StringArray::from(vec![Some("A"), Some(" B"), None, Some("C")]))
+                        as ArrayRef,
+                ),
+                ("p", Arc::new(Int32Array::from(vec![1, 2, 2, 3]))),
+                ("v", Arc::new(Float32Array::from(vec![0.7, -1.5, 2.0, 3.0]))),
+                ("g", Arc::new(StringArray::from(vec!["x", "y", "x", "y"]))),
+            ],
+            10,
+        );
+        let multiclass = Columns {
+            label: "y".into(),
+            score: None,
+            prediction: Some("p".into()),
+            task: Task::Multiclass,
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["g"])
+        };
+        let (batches, _) = read_all(&src, &multiclass, 1024).unwrap();
+        let b = &batches[0].1;
+        assert_eq!(b.skipped.get("invalid_label"), Some(&1));
+        let Some(Outcomes::Classes { label, prediction }) = &b.outcomes else {
+            panic!("no classes: {:?}", b.outcomes)
+        };
+        assert_eq!(decode(label), ["A", "B", "C"].map(|s| Some(s.to_string())));
+        assert_eq!(decode(prediction), ["1", "2", "3"].map(|s| Some(s.to_string())));
+        assert_eq!(decode(&b.protected[0]).len(), 3);
+        // Favorable classes collapse to binary labels and decisions.
+        let favorable = Columns {
+            favorable: vec!["B".into(), "2".into()],
+            ..multiclass.clone()
+        };
+        let (batches, _) = read_all(&src, &favorable, 1024).unwrap();
+        let b = &batches[0].1;
+        assert!(b.outcomes.is_none());
+        assert_eq!(b.label, vec![false, true, false]);
+        assert_eq!(b.prediction, vec![false, true, false]);
+        // Regression: numbers of any type; float32 as its shortest decimal.
+        let regression = Columns {
+            label: "v".into(),
+            prediction: Some("p".into()),
+            task: Task::Regression,
+            ..multiclass.clone()
+        };
+        let (batches, _) = read_all(&src, &regression, 1024).unwrap();
+        let Some(Outcomes::Values { label, prediction }) = &batches[0].1.outcomes else {
+            panic!("no values")
+        };
+        assert_eq!(label, &vec![0.7, -1.5, 2.0, 3.0]);
+        assert_eq!(prediction, &vec![1.0, 2.0, 2.0, 3.0]);
+    }
+
+    #[test]
     fn missing_column_lists_file_columns() {
         let dir = tempfile::tempdir().unwrap();
         let src = sample(&dir, vec![Some(1); 5]);
