@@ -946,7 +946,10 @@ mod tests {
             })
             .collect();
         assert_eq!(classes, [(Some("a"), Some("b")), (Some("c"), Some("a"))]);
-        let skipped: u64 = batches.iter().map(|(_, b)| b.skipped.values().sum::<u64>()).sum();
+        let skipped: u64 = batches
+            .iter()
+            .map(|(_, b)| b.skipped.values().sum::<u64>())
+            .sum();
         assert_eq!(skipped, 1, "the empty label of row 3");
         // Regression: a non-number names its row and column.
         let (_d, src) = file("b.csv", b"y,p,g\n1.5,2,x\n2,abc,y\n");
@@ -956,7 +959,10 @@ mod tests {
             ..cols
         };
         let msg = read_all(&src, &cols, 10).unwrap_err().to_string();
-        assert!(msg.contains("row 2, column 'p': 'abc' is not a number"), "{msg}");
+        assert!(
+            msg.contains("row 2, column 'p': 'abc' is not a number"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -1169,8 +1169,12 @@ mod tests {
             vec![
                 (
                     "y",
-                    Arc::new(StringArray::from(vec![Some("A"), Some(" B"), None, Some("C")]))
-                        as ArrayRef,
+                    Arc::new(StringArray::from(vec![
+                        Some("A"),
+                        Some(" B"),
+                        None,
+                        Some("C"),
+                    ])) as ArrayRef,
                 ),
                 ("p", Arc::new(Int32Array::from(vec![1, 2, 2, 3]))),
                 ("v", Arc::new(Float32Array::from(vec![0.7, -1.5, 2.0, 3.0]))),
@@ -1193,7 +1197,10 @@ mod tests {
             panic!("no classes: {:?}", b.outcomes)
         };
         assert_eq!(decode(label), ["A", "B", "C"].map(|s| Some(s.to_string())));
-        assert_eq!(decode(prediction), ["1", "2", "3"].map(|s| Some(s.to_string())));
+        assert_eq!(
+            decode(prediction),
+            ["1", "2", "3"].map(|s| Some(s.to_string()))
+        );
         assert_eq!(decode(&b.protected[0]).len(), 3);
         // Favorable classes collapse to binary labels and decisions.
         let favorable = Columns {

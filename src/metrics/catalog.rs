@@ -566,10 +566,16 @@ mod tests {
         for (name, task) in cases {
             let r = resolve(name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(available(&r, task), "{name} in {task:?}");
-            assert!(!available(&r, Task::Binary) || name.starts_with("accuracy"), "{name}");
+            assert!(
+                !available(&r, Task::Binary) || name.starts_with("accuracy"),
+                "{name}"
+            );
             assert!(describe(name).unwrap().contains("definition"), "{name}");
         }
-        assert!(!available(&resolve("demographic_parity_ratio").unwrap(), Task::Regression));
+        assert!(!available(
+            &resolve("demographic_parity_ratio").unwrap(),
+            Task::Regression
+        ));
         assert!(resolve("tpr@").is_err() && resolve("bogus@x").is_err());
     }
 

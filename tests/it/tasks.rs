@@ -388,3 +388,45 @@ proptest! {
         }
     }
 }
+
+/// A regression batch of (group, y, ŷ) rows.
+fn regression_batch(rows: &[(u8, i32, i32)]) -> fairaudit::input::Batch {
+    use fairaudit::input::{Batch, Categorical, Outcomes};
+    Batch {
+        label: vec![false; rows.len()],
+        prediction: vec![false; rows.len()],
+        protected: vec![Categorical {
+            levels: vec![Some("a".into()), Some("b".into()), None],
+            codes: rows.iter().map(|r| u32::from(r.0 % 3)).collect(),
+        }],
+        outcomes: Some(Outcomes::Values {
+            label: rows.iter().map(|r| r.1 as f64 / 7.0).collect(),
+            prediction: rows.iter().map(|r| r.2 as f64 / 3.0).collect(),
+        }),
+        ..Batch::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Streaming: folding the rows batch by batch gives, to the bit, the statistics of
+    /// pushing them row by row, wherever the batches split.
+    #[test]
+    fn folding_batches_equals_one_pass_to_the_bit(
+        rows in prop::collection::vec((0u8..3, -100i32..100, -100i32..100), 1..80),
+        cuts in prop::collection::vec(0usize..80, 0..4),
+    ) {
+        use fairaudit::aggregate::tasks::fold_batch;
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(rows.len())).collect();
+        bounds.extend([0, rows.len()]);
+        bounds.sort_unstable();
+        let mut folded = std::collections::BTreeMap::new();
+        for w in bounds.windows(2) {
+            fold_batch::<RegressionStats>(&regression_batch(&rows[w[0]..w[1]]), &mut folded);
+        }
+        let mut whole = std::collections::BTreeMap::new();
+        fold_batch::<RegressionStats>(&regression_batch(&rows), &mut whole);
+        prop_assert_eq!(format!("{folded:?}"), format!("{whole:?}"));
+    }
+}

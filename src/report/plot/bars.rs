@@ -85,7 +85,10 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
             .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
             .draw()?;
         if let Some((lo, hi)) = chart.band {
-            let (lo, hi) = (lo.unwrap_or(x_min).max(x_min), hi.unwrap_or(x_max).min(x_max));
+            let (lo, hi) = (
+                lo.unwrap_or(x_min).max(x_min),
+                hi.unwrap_or(x_max).min(x_max),
+            );
             c.draw_series(std::iter::once(Rectangle::new(
                 [(lo, 0.0), (hi, n as f64)],
                 BAND.mix(0.15).filled(),
