@@ -25,7 +25,7 @@ use crate::report::{
     Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
-use crate::stats::ci;
+use crate::stats::{ci, distances};
 use crate::verdict;
 
 /// Run a multiclass or regression audit end to end.
@@ -264,19 +264,14 @@ fn regression_group(audit: &Audit, s: &RegressionStats, threshold: Option<f64>) 
             v.ci = ci;
         }
     };
-    if s.weight > 0.0 {
-        let w = s.weight;
-        set(
-            "mae",
-            regression::mean_interval(s.sum_abs_error / w, s.sum_sq_error, s, z),
-        );
-        set(
-            "mean_error",
-            regression::mean_interval(s.sum_error / w, s.sum_sq_error, s, z),
-        );
-        let mse = regression::mean_interval(s.sum_sq_error / w, s.sum_quartic_error, s, z);
-        set("mse", mse);
-        set("rmse", mse.map(|[lo, hi]| [lo.max(0.0).sqrt(), hi.sqrt()]));
+    for key in ["mae", "mean_error", "mse"] {
+        if let Some((mean, sum_sq)) = regression::mean_parts(key, s) {
+            let ci = regression::mean_interval(mean, sum_sq, s, z);
+            set(key, ci);
+            if key == "mse" {
+                set("rmse", ci.map(|[lo, hi]| [lo.max(0.0).sqrt(), hi.sqrt()]));
+            }
+        }
     }
     m
 }
@@ -295,6 +290,8 @@ fn build_regression(
     });
     report.overall.metrics = regression_group(audit, &total, threshold);
     let weighted = audit.columns.weight.is_some();
+    // Numbers the bootstrap comparisons (the RNG stream of each).
+    let comparison = &mut 0u64;
     for def in &audit.attributes {
         let groups = agg.roll_up(&def.positions);
         let mut a = attribute(
@@ -309,6 +306,7 @@ fn build_regression(
             .and_then(|r| a.groups.iter().position(|g| g.value == *r))
             .map(|i| groups.values().nth(i).cloned().unwrap_or_default());
         let (mut ks_max, mut w1_max) = (Vec::new(), Vec::new());
+        let z = z_of(audit);
         for (g, stats) in a.groups.iter_mut().zip(groups.values()) {
             let mut detail = (None, None);
             if let Some(r) = &reference {
@@ -322,10 +320,33 @@ fn build_regression(
                 if let (Some((d, _)), false) = (ks, weighted) {
                     ks_value.p_value = regression::ks_p_value(d, stats.rows, r.rows);
                 }
-                let w1_value = w1.map_or_else(
+                let mut w1_ci = None;
+                let u = &audit.uncertainty;
+                if u.bootstrap > 0 && !is_reference && !g.insufficient_data {
+                    let (ks_ci, ci) = distances::distance_intervals(
+                        &stats.predictions,
+                        &r.predictions,
+                        u.bootstrap,
+                        u.seed,
+                        *comparison,
+                        u.confidence,
+                    );
+                    *comparison += 1;
+                    ks_value.ci = ks_ci;
+                    w1_ci = ci;
+                }
+                for key in ["mae", "mean_error", "mse"] {
+                    if let Some(Disparity::Pair(p)) = g.disparities.get_mut(key) {
+                        if p.difference.value.is_some() {
+                            p.difference.ci = regression::difference_interval(key, stats, r, z);
+                        }
+                    }
+                }
+                let mut w1_value = w1.map_or_else(
                     || Value::undefined("the group or the reference has zero total weight"),
                     |(d, _)| Value::defined(d),
                 );
+                w1_value.ci = w1_ci;
                 if !g.insufficient_data && !is_reference {
                     ks_max.extend(ks_value.value);
                     w1_max.extend(w1_value.value);

@@ -143,6 +143,21 @@ impl ValueDistribution {
         self.values.iter().map(|(&k, &m)| (from_order_key(k), m))
     }
 
+    /// The same values with other masses (`masses` in value order, one per kept value), as
+    /// the bootstrap draws them.
+    pub fn with_masses(&self, masses: &[Mass]) -> ValueDistribution {
+        ValueDistribution {
+            values: self
+                .values
+                .keys()
+                .copied()
+                .zip(masses.iter().copied())
+                .collect(),
+            bits: self.bits,
+            cap: self.cap,
+        }
+    }
+
     /// Number of distinct (kept) values.
     pub fn len(&self) -> usize {
         self.values.len()

@@ -310,10 +310,10 @@ pub fn kolmogorov_sf(z: f64) -> f64 {
     2.0 * s
 }
 
-/// A normal-approximation interval of a weighted mean m with Σw·x² = `sum_sq`, using Kish's
-/// effective size n_eff = W²/Σw²: m ± z·s/√n_eff, s² = Σw·x²/W − m² (the weighted population
-/// variance). `None` when W = 0 or n_eff < 2.
-pub fn mean_interval(mean: f64, sum_sq: f64, s: &RegressionStats, z: f64) -> Option<[f64; 2]> {
+/// The standard error of a weighted mean m with Σw·x² = `sum_sq`, using Kish's effective
+/// size n_eff = W²/Σw²: s/√n_eff with s² = (Σw·x²/W − m²)·n_eff/(n_eff − 1). `None` when
+/// W = 0 or n_eff < 2.
+pub fn mean_standard_error(mean: f64, sum_sq: f64, s: &RegressionStats) -> Option<f64> {
     if s.weight <= 0.0 || s.weight_sq <= 0.0 {
         return None;
     }
@@ -322,8 +322,45 @@ pub fn mean_interval(mean: f64, sum_sq: f64, s: &RegressionStats, z: f64) -> Opt
         return None;
     }
     let var = (sum_sq / s.weight - mean * mean).max(0.0) * n_eff / (n_eff - 1.0);
-    let half = z * (var / n_eff).sqrt();
-    Some([mean - half, mean + half])
+    Some((var / n_eff).sqrt())
+}
+
+/// The normal-approximation interval m ± z·se of a weighted mean ([`mean_standard_error`]).
+pub fn mean_interval(mean: f64, sum_sq: f64, s: &RegressionStats, z: f64) -> Option<[f64; 2]> {
+    let se = mean_standard_error(mean, sum_sq, s)?;
+    Some([mean - z * se, mean + z * se])
+}
+
+/// (mean, Σw·x²) of the per-row quantity behind a mean metric: `mae` (|e|), `mean_error` (e),
+/// `mse` (e²); `None` for other keys or W = 0.
+pub fn mean_parts(key: &str, s: &RegressionStats) -> Option<(f64, f64)> {
+    if s.weight <= 0.0 {
+        return None;
+    }
+    let w = s.weight;
+    match key {
+        "mae" => Some((s.sum_abs_error / w, s.sum_sq_error)),
+        "mean_error" => Some((s.sum_error / w, s.sum_sq_error)),
+        "mse" => Some((s.sum_sq_error / w, s.sum_quartic_error)),
+        _ => None,
+    }
+}
+
+/// The interval of the difference of a mean metric between two disjoint groups:
+/// d ± z·√(se_g² + se_r²) (a Welch-type normal interval).
+pub fn difference_interval(
+    key: &str,
+    g: &RegressionStats,
+    r: &RegressionStats,
+    z: f64,
+) -> Option<[f64; 2]> {
+    let ((mg, sg), (mr, sr)) = (mean_parts(key, g)?, mean_parts(key, r)?);
+    let (eg, er) = (
+        mean_standard_error(mg, sg, g)?,
+        mean_standard_error(mr, sr, r)?,
+    );
+    let (d, half) = (mg - mr, z * (eg * eg + er * er).sqrt());
+    Some([d - half, d + half])
 }
 
 #[cfg(test)]
@@ -384,6 +421,22 @@ mod tests {
         assert_eq!(ks_statistic(&a, &a), Some((0.0, 0.0)));
         assert_eq!(ks_p_value(0.0, 5, 7), Some(1.0));
         assert!(ks_statistic(&a, &ValueDistribution::default()).is_none());
+    }
+
+    #[test]
+    fn difference_interval_by_hand() {
+        // g: e = 1, 3 (mean 2, s² = 2); r: e = 0, 0, 0, 4 (mean 1, s² = 4).
+        let (mut g, mut r) = (RegressionStats::default(), RegressionStats::default());
+        [1.0, 3.0].iter().for_each(|&e| g.push(0.0, e, 1.0));
+        [0.0, 0.0, 0.0, 4.0]
+            .iter()
+            .for_each(|&e| r.push(0.0, e, 1.0));
+        // se² = 2/2 + 4/4 = 2.
+        let [lo, hi] = difference_interval("mean_error", &g, &r, 1.0).unwrap();
+        assert!(
+            (lo - (1.0 - 2f64.sqrt())).abs() < 1e-12 && (hi - (1.0 + 2f64.sqrt())).abs() < 1e-12
+        );
+        assert!(difference_interval("r2", &g, &r, 1.0).is_none());
     }
 
     #[test]

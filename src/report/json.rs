@@ -58,7 +58,9 @@
 //!                 approximation, Kish's effective size with weights)
 //! groups[].disparities   {"ratio", "difference"} of every metric above; regression adds
 //!                 prediction_ks (value with p_value: exact two-sided up to 10,000 rows per
-//!                 side, without a weight column) and prediction_wasserstein
+//!                 side, without a weight column) and prediction_wasserstein, both with a
+//!                 bootstrap ci when options.bootstrap > 0; the difference of mae, mean_error
+//!                 and mse has a normal (Welch-type) ci
 //! groups[].outcome
 //!   multiclass    {"multiclass": {classes, confusion_matrix: [[rows]], confusion_matrix_weighted:
 //!                 [[Σw]]}}  (row = true class, column = predicted class, classes in text order)

@@ -236,7 +236,17 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
 #[test]
 fn regression_demo_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, r) = run_json(dir.path(), &["run", "audits/limits.toml"]);
+    let (code, r) = run_json(
+        dir.path(),
+        &[
+            "run",
+            "audits/limits.toml",
+            "--bootstrap",
+            "50",
+            "--seed",
+            "3",
+        ],
+    );
     assert_eq!(code, 1, "group b is under-predicted on purpose");
     assert_eq!(r["input"]["columns"]["task"], "regression");
     let group = &r["attributes"][0];
@@ -249,6 +259,20 @@ fn regression_demo_end_to_end() {
     assert!(b["metrics"]["mean_error"]["value"].as_f64().unwrap() < -300.0);
     assert!(b["metrics"]["mae"]["ci"].is_array());
     assert!(b["disparities"]["prediction_ks"]["p_value"].is_number());
+    // Bootstrap intervals of the distances and normal intervals of mean differences, each
+    // containing its value.
+    for d in [
+        &b["disparities"]["prediction_ks"],
+        &b["disparities"]["prediction_wasserstein"],
+        &b["disparities"]["mae"]["difference"],
+        &b["disparities"]["mean_error"]["difference"],
+    ] {
+        let (v, ci) = (d["value"].as_f64().unwrap(), &d["ci"]);
+        assert!(
+            ci[0].as_f64().unwrap() <= v && v <= ci[1].as_f64().unwrap(),
+            "{d}"
+        );
+    }
     assert_eq!(
         b["outcome"]["regression"]["prediction_distribution"],
         "exact"
