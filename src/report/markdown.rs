@@ -66,16 +66,20 @@ pub fn text(r: &AuditReport) -> String {
         failing.len(),
         r.policies.len()
     );
+    // A multiclass or regression audit has no decision threshold; it names its task (issue 11).
+    let rule = match r.task_layout() {
+        None => format!("threshold {}", r.threshold),
+        Some(_) => format!("task {:?}", r.task()).to_lowercase(),
+    };
     let _ = writeln!(
         out,
-        "Input `{}` · {} rows used{} · threshold {} · min group size {} · fairaudit {}\n",
+        "Input `{}` · {} rows used{} · {rule} · min group size {} · fairaudit {}\n",
         escape_code(&r.input.path),
         r.input.rows_used,
         r.input
             .skipped_summary()
             .map(|s| format!(" · invalid rows {}", escape(&s)))
             .unwrap_or_default(),
-        r.threshold,
         r.options.min_group_size,
         escape(&r.tool.version)
     );
