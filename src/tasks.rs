@@ -25,7 +25,7 @@ use crate::report::{
     Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
-use crate::stats::{ci, distances};
+use crate::stats::{ci, class_bootstrap, distances};
 use crate::verdict;
 
 /// Run a multiclass or regression audit end to end.
@@ -178,14 +178,18 @@ fn pair_disparities(g: &Metrics, r: &Metrics) -> BTreeMap<String, Disparity> {
         .collect()
 }
 
-/// Every per-metric aggregate ([`summary::aggregates`]) over the compared groups.
-fn metric_summaries(groups: &[GroupReport], overall: &Metrics) -> Metrics {
-    let compared: Vec<&GroupReport> = groups.iter().filter(|g| !g.insufficient_data).collect();
+/// Every per-metric aggregate ([`summary::aggregates`]) over the compared groups, given as
+/// (insufficient_data, metrics) per group.
+fn metric_summaries<'a>(
+    groups: impl Iterator<Item = (bool, &'a Metrics)> + Clone,
+    overall: &Metrics,
+) -> Metrics {
     let mut out = Metrics::new();
-    let keys: BTreeSet<&String> = groups.iter().flat_map(|g| g.metrics.keys()).collect();
+    let keys: BTreeSet<&String> = groups.clone().flat_map(|(_, m)| m.keys()).collect();
     for key in keys {
-        let values: Vec<f64> = (compared.iter())
-            .filter_map(|g| g.metrics.get(key)?.value)
+        let values: Vec<f64> = (groups.clone())
+            .filter(|(insufficient, _)| !insufficient)
+            .filter_map(|(_, m)| m.get(key)?.value)
             .collect();
         let all = (overall.get(key).cloned())
             .unwrap_or_else(|| Value::undefined("not computed over all rows"));
@@ -234,7 +238,10 @@ fn attribute<T>(
             g.disparities = pair_disparities(&g.metrics, &reference_metrics);
         }
     }
-    let summary = metric_summaries(&reports, overall);
+    let summary = metric_summaries(
+        reports.iter().map(|g| (g.insufficient_data, &g.metrics)),
+        overall,
+    );
     Ok(AttributeReport {
         name: def.name.clone(),
         columns: def.columns.clone(),
@@ -456,5 +463,76 @@ fn build_multiclass(
         multiclass::worst_class_summaries(&mut a.summary, &classes);
         report.attributes.push(a);
     }
+    if audit.uncertainty.bootstrap > 0 {
+        multiclass_bootstrap(audit, agg, &classes, &mut report);
+    }
     Ok(report)
+}
+
+/// Which statistic a bootstrap replicate value belongs to: (attribute, group or `None` for
+/// the summary, key, 0 ratio / 1 difference / 2 summary value).
+type StatId = (usize, Option<usize>, String, u8);
+
+/// Percentile intervals of every multiclass disparity and summary (`--bootstrap N`): each
+/// replicate redraws every cell's confusion matrix ([`class_bootstrap`]) and recomputes the
+/// metrics, disparities and summaries from it; the reference group and the compared groups stay
+/// those of the observed report.
+fn multiclass_bootstrap(
+    audit: &Audit,
+    agg: &TaskAggregate<ClassConfusion>,
+    classes: &BTreeSet<String>,
+    report: &mut AuditReport,
+) {
+    let u = audit.uncertainty;
+    let mut draws: BTreeMap<StatId, Vec<Option<f64>>> = BTreeMap::new();
+    for rep in 0..u64::from(u.bootstrap) {
+        let mut rng = class_bootstrap::replicate_rng(u.seed, rep);
+        let table = TaskAggregate {
+            cells: class_bootstrap::resample_cells(&agg.cells, &mut rng),
+            ..Default::default()
+        };
+        let overall = multiclass::multiclass_metrics(&table.total(), classes);
+        for (ai, (def, a)) in audit.attributes.iter().zip(&report.attributes).enumerate() {
+            let groups = table.roll_up(&def.positions);
+            let metrics: Vec<Metrics> = (groups.values())
+                .map(|m| multiclass::multiclass_metrics(m, classes))
+                .collect();
+            let reference =
+                (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
+            if let Some(r) = reference {
+                for (gi, m) in metrics.iter().enumerate().filter(|(gi, _)| *gi != r) {
+                    for (key, d) in pair_disparities(m, &metrics[r]) {
+                        if let Disparity::Pair(p) = d {
+                            for (part, v) in [(0u8, p.ratio), (1, p.difference)] {
+                                let id = (ai, Some(gi), key.clone(), part);
+                                draws.entry(id).or_default().push(v.value);
+                            }
+                        }
+                    }
+                }
+            }
+            let insufficient = a.groups.iter().map(|g| g.insufficient_data);
+            let mut summary = metric_summaries(insufficient.zip(&metrics), &overall);
+            multiclass::worst_class_summaries(&mut summary, classes);
+            for (key, v) in summary {
+                draws.entry((ai, None, key, 2)).or_default().push(v.value);
+            }
+        }
+    }
+    for ((ai, group, key, part), values) in draws {
+        let a = &mut report.attributes[ai];
+        let target = match group {
+            None => a.summary.get_mut(&key),
+            Some(gi) => match a.groups[gi].disparities.get_mut(&key) {
+                Some(Disparity::Pair(p)) if part == 0 => Some(&mut p.ratio),
+                Some(Disparity::Pair(p)) => Some(&mut p.difference),
+                _ => None,
+            },
+        };
+        if let Some(v) = target {
+            if let Some(x) = v.value {
+                v.ci = ci::percentile_interval(&values, u.confidence, x);
+            }
+        }
+    }
 }

@@ -69,7 +69,8 @@
 //! attributes[].summary   <key>_{group_min,group_max,difference,ratio,difference_to_overall,
 //!                 ratio_to_overall} of every group metric; multiclass adds
 //!                 <rate>_worst_class_{difference,ratio}; regression adds prediction_ks_max and
-//!                 prediction_wasserstein_max
+//!                 prediction_wasserstein_max. Multiclass disparities and summaries have a
+//!                 bootstrap ci when options.bootstrap > 0
 //! ```
 
 use std::io::Write;

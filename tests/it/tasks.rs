@@ -291,8 +291,26 @@ fn regression_demo_end_to_end() {
 #[test]
 fn multiclass_demo_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, r) = run_json(dir.path(), &["run", "audits/triage.toml"]);
+    let (code, r) = run_json(
+        dir.path(),
+        &["run", "audits/triage.toml", "--bootstrap", "40"],
+    );
     assert_eq!(code, 1);
+    // Bootstrap intervals on disparities and summaries, containing their values.
+    let male = &r["attributes"][0]["groups"][1];
+    let summary = &r["attributes"][0]["summary"];
+    for v in [
+        &male["disparities"]["tpr@urgent"]["ratio"],
+        &male["disparities"]["accuracy"]["difference"],
+        &summary["tpr_worst_class_difference"],
+        &summary["macro_tpr_difference"],
+    ] {
+        let (x, ci) = (v["value"].as_f64().unwrap(), &v["ci"]);
+        assert!(
+            ci[0].as_f64().unwrap() <= x && x <= ci[1].as_f64().unwrap(),
+            "{v}"
+        );
+    }
     let g = &r["attributes"][0]["groups"][0];
     let matrix = &g["outcome"]["multiclass"]["confusion_matrix"];
     let total: u64 = (matrix.as_array().unwrap().iter())
