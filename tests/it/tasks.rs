@@ -472,3 +472,96 @@ proptest! {
         prop_assert_eq!(format!("{folded:?}"), format!("{whole:?}"));
     }
 }
+
+/// The CSV fixture `name` as Parquet with row groups of `group_rows` rows: every column as
+/// text except `numeric` ones as float64.
+fn fixture_as_parquet(name: &str, numeric: &[&str], path: &Path, group_rows: usize) {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
+    let text = std::fs::read_to_string(crate::util::fixture(name)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let columns: Vec<(&str, ArrayRef, bool)> = (header.iter().enumerate())
+        .map(|(i, &h)| {
+            let array: ArrayRef = if numeric.contains(&h) {
+                Arc::new(Float64Array::from_iter_values(
+                    rows.iter().map(|r| r[i].parse::<f64>().unwrap()),
+                ))
+            } else {
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i])))
+            };
+            (h, array, false)
+        })
+        .collect();
+    crate::corpus::parquet(path, columns, group_rows);
+}
+
+#[test]
+fn parquet_in_row_groups_equals_csv_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, spec, numeric) in [
+        (
+            "limits.csv",
+            "audits/limits.toml",
+            &["limit", "predicted_limit"][..],
+        ),
+        ("triage.csv", "audits/triage.toml", &[][..]),
+    ] {
+        let pq = dir.path().join(name.replace(".csv", ".parquet"));
+        fixture_as_parquet(name, numeric, &pq, 97);
+        let json = |data: Option<&Path>, threads: &str| -> Json {
+            let out = dir.path().join("r.json");
+            let mut cmd = fairaudit();
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("RAYON_NUM_THREADS", threads)
+                .env("SOURCE_DATE_EPOCH", "0")
+                .args(["run", spec, "--quiet", "--json"])
+                .arg(&out);
+            if let Some(d) = data {
+                cmd.arg("--data").arg(d);
+            }
+            let code = cmd.output().unwrap().status.code();
+            assert_eq!(code, Some(1), "{name}");
+            let mut r: Json =
+                serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+            let o = r.as_object_mut().unwrap();
+            o.remove("input");
+            o.remove("provenance");
+            r
+        };
+        let (one, two) = (json(Some(&pq), "1"), json(Some(&pq), "2"));
+        assert_eq!(one, two, "{name}: thread count changed the report");
+        // Row groups are summed on their own and merged in order, so sums may differ from
+        // the CSV's single stream in the last bits: compare every number to 1e-9.
+        let csv = json(None, "2");
+        assert_close(&one, &csv, name);
+    }
+}
+
+fn assert_close(a: &Json, b: &Json, at: &str) {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{at}: {x} vs {y}");
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                assert_close(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        (Json::Array(x), Json::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                assert_close(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
