@@ -209,6 +209,9 @@ pub struct RunArgs {
     /// Multiclass: classes that count as positive; collapses to the binary audit.
     #[arg(long, value_delimiter = ',', value_name = "CLASS")]
     pub favorable: Vec<String>,
+    /// Multiclass: the score column of a class, CLASS=COLUMN; repeatable (one-vs-rest AUC).
+    #[arg(long, value_name = "CLASS=COLUMN")]
+    pub class_score: Vec<String>,
     /// Regression: q of share_above_quantile, in [0, 1] [default: 0.5].
     #[arg(long)]
     pub quantile: Option<f64>,
@@ -554,6 +557,16 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
         spec.columns.favorable = Some(a.favorable.iter().map(|c| c.trim().to_string()).collect());
     }
     set(&mut spec.audit.quantile, a.quantile);
+    if !a.class_score.is_empty() {
+        let mut map = std::collections::BTreeMap::new();
+        for pair in &a.class_score {
+            let (class, column) = pair.split_once('=').ok_or_else(|| {
+                Error::spec("--class-score", format!("'{pair}' is not CLASS=COLUMN"))
+            })?;
+            map.insert(class.trim().to_string(), column.trim().to_string());
+        }
+        spec.columns.class_scores = Some(map);
+    }
     set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
     set(&mut spec.audit.bins, a.bins);

@@ -392,7 +392,7 @@ fn build_regression(
 /// Multiclass metrics with Wilson (or `--ci-method`) intervals of every one-vs-rest rate and
 /// of the accuracy.
 fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
-    let mut out = multiclass::multiclass_metrics(m, classes);
+    let mut out = multiclass::multiclass_metrics(m, classes, &score_classes(audit));
     let (method, level) = (audit.uncertainty.ci_method, audit.uncertainty.confidence);
     for c in classes {
         let (w, w2) = (
@@ -422,6 +422,13 @@ fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String
         v.ci = accuracy.map(|[lo, hi]| [1.0 - hi, 1.0 - lo]);
     }
     out
+}
+
+/// The class of each score column, in `Columns::class_scores` order.
+fn score_classes(audit: &Audit) -> Vec<String> {
+    (audit.columns.class_scores.iter())
+        .map(|(c, _)| c.clone())
+        .collect()
 }
 
 fn confusion_detail(m: &ClassConfusion, classes: &BTreeSet<String>) -> OutcomeDetail {
@@ -491,11 +498,12 @@ fn multiclass_bootstrap(
             cells: class_bootstrap::resample_cells(&agg.cells, &mut rng),
             ..Default::default()
         };
-        let overall = multiclass::multiclass_metrics(&table.total(), classes);
+        let overall =
+            multiclass::multiclass_metrics(&table.total(), classes, &score_classes(audit));
         for (ai, (def, a)) in audit.attributes.iter().zip(&report.attributes).enumerate() {
             let groups = table.roll_up(&def.positions);
             let metrics: Vec<Metrics> = (groups.values())
-                .map(|m| multiclass::multiclass_metrics(m, classes))
+                .map(|m| multiclass::multiclass_metrics(m, classes, &score_classes(audit)))
                 .collect();
             let reference =
                 (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));

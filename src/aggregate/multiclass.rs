@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::regression::ValueDistribution;
+
 /// Rows, Σw and Σw² of one (true class, predicted class) entry.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Entry {
@@ -32,9 +34,29 @@ pub struct ClassConfusion {
     pub entries: BTreeMap<(String, String), Entry>,
     /// Rows.
     pub rows: u64,
+    /// Per class score column k (of `Columns::class_scores`): true class → the distribution
+    /// of that column's scores over the rows of that true class (for one-vs-rest AUCs).
+    pub scores: Vec<BTreeMap<String, ValueDistribution>>,
 }
 
 impl ClassConfusion {
+    /// Add the scores of one row: `scores[k]` of score column k, true class `label`.
+    pub fn push_scores(&mut self, label: &str, scores: impl ExactSizeIterator<Item = f64>, w: f64) {
+        if self.scores.len() < scores.len() {
+            self.scores.resize(scores.len(), BTreeMap::new());
+        }
+        for (by_label, s) in self.scores.iter_mut().zip(scores) {
+            match by_label.get_mut(label) {
+                Some(d) => d.push(s, w),
+                None => {
+                    let mut d = ValueDistribution::default();
+                    d.push(s, w);
+                    by_label.insert(label.to_string(), d);
+                }
+            }
+        }
+    }
+
     /// Add one row.
     pub fn push(&mut self, label: &str, prediction: &str, w: f64) {
         self.rows += 1;
@@ -62,6 +84,19 @@ impl ClassConfusion {
         self.rows += o.rows;
         for (k, e) in &o.entries {
             self.entries.entry(k.clone()).or_default().add(e);
+        }
+        if self.scores.len() < o.scores.len() {
+            self.scores.resize(o.scores.len(), BTreeMap::new());
+        }
+        for (mine, theirs) in self.scores.iter_mut().zip(&o.scores) {
+            for (label, d) in theirs {
+                match mine.get_mut(label) {
+                    Some(m) => m.merge(d),
+                    None => {
+                        mine.insert(label.clone(), d.clone());
+                    }
+                }
+            }
         }
     }
 

@@ -29,7 +29,12 @@ fn weight_of(batch: &Batch) -> impl Fn(usize) -> f64 + '_ {
 
 impl TaskStats for ClassConfusion {
     fn push_rows(stats: &mut [Self], batch: &Batch, cell_of_row: &[u32]) {
-        let Some(Outcomes::Classes { label, prediction }) = &batch.outcomes else {
+        let Some(Outcomes::Classes {
+            label,
+            prediction,
+            scores,
+        }) = &batch.outcomes
+        else {
             return;
         };
         fn text(c: &input::Categorical, r: usize) -> &str {
@@ -37,7 +42,11 @@ impl TaskStats for ClassConfusion {
         }
         let w = weight_of(batch);
         for (r, &cell) in cell_of_row.iter().enumerate() {
-            stats[cell as usize].push(text(label, r), text(prediction, r), w(r));
+            let s = &mut stats[cell as usize];
+            s.push(text(label, r), text(prediction, r), w(r));
+            if !scores.is_empty() {
+                s.push_scores(text(label, r), scores.iter().map(|c| c[r]), w(r));
+            }
         }
     }
 

@@ -294,6 +294,8 @@ struct Layout {
     score: Option<usize>,
     weight: Option<usize>,
     protected: Vec<usize>,
+    /// Multiclass: the score column of each class of [`Columns::class_scores`].
+    class_scores: Vec<usize>,
     /// Number of fields in the header; every record must have exactly this many.
     width: usize,
 }
@@ -330,6 +332,9 @@ impl Layout {
                 .iter()
                 .map(|n| find(n))
                 .collect::<Result<_>>()?,
+            class_scores: (columns.class_scores.iter())
+                .map(|(_, n)| find(n))
+                .collect::<Result<_>>()?,
             width: names.len(),
         })
     }
@@ -362,6 +367,8 @@ struct Parsed {
     score: Option<f64>,
     weight: Option<f64>,
     outcome: RowOutcome,
+    /// Multiclass: the score of each class of [`Columns::class_scores`].
+    class_scores: Vec<f64>,
 }
 
 /// A row's non-binary outcome (issue 11).
@@ -381,6 +388,7 @@ struct OutcomeBuilder {
     prediction_classes: Interner,
     label_values: Vec<f64>,
     prediction_values: Vec<f64>,
+    scores: Vec<Vec<f64>>,
 }
 
 /// Builds one batch at a time from records.
@@ -441,6 +449,11 @@ impl<'a> BatchBuilder<'a> {
             (Task::Multiclass, true) => Some(Outcomes::Classes {
                 label: o.label_classes.categorical,
                 prediction: o.prediction_classes.categorical,
+                scores: if o.scores.is_empty() {
+                    vec![Vec::new(); self.columns.class_scores.len()]
+                } else {
+                    o.scores
+                },
             }),
             (Task::Regression, _) => Some(Outcomes::Values {
                 label: o.label_values,
@@ -502,12 +515,20 @@ impl<'a> BatchBuilder<'a> {
             .map(|i| text(record, i).and_then(values::parse_weight))
             .transpose()
             .map_err(|e| (Field::Weight, e))?;
+        let class_scores = (self.layout.class_scores.iter().enumerate())
+            .map(|(k, &i)| {
+                text(record, i)
+                    .and_then(values::parse_score)
+                    .map_err(|e| (Field::ClassScore(k as u16), e))
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
         Ok(Parsed {
             label,
             decision: values::decision(prediction, score, self.columns.threshold),
             score,
             weight,
             outcome,
+            class_scores,
         })
     }
 
@@ -585,6 +606,10 @@ impl<'a> BatchBuilder<'a> {
                 // Both were checked to be UTF-8 and non-empty in `parse`.
                 let _ = o.label_classes.push(trimmed(Some(self.layout.label)));
                 let _ = o.prediction_classes.push(trimmed(self.layout.prediction));
+                o.scores.resize(parsed.class_scores.len(), Vec::new());
+                for (v, s) in o.scores.iter_mut().zip(&parsed.class_scores) {
+                    v.push(*s);
+                }
             }
             RowOutcome::Values(label, prediction) => {
                 self.outcomes.label_values.push(label);
@@ -617,6 +642,12 @@ fn column_name(columns: &Columns, field: Field) -> &str {
         Field::Prediction => &columns.prediction,
         Field::Score => &columns.score,
         Field::Weight => &columns.weight,
+        Field::ClassScore(k) => {
+            return columns
+                .class_scores
+                .get(usize::from(k))
+                .map_or("", |(_, c)| c.as_str())
+        }
     };
     name.as_deref().unwrap_or_default()
 }

@@ -133,6 +133,9 @@ pub struct Columns {
     /// collapses classes to binary labels and decisions (class ∈ favorable), so the audit is
     /// the binary audit of the collapsed columns.
     pub favorable: Vec<String>,
+    /// Multiclass only: (class, score column) pairs, ordered by class; each score in [0, 1]
+    /// is the model's probability of that class (one-vs-rest AUC per class).
+    pub class_scores: Vec<(String, String)>,
 }
 
 /// Non-binary labels and predictions of a batch's kept rows (issue 11).
@@ -144,6 +147,8 @@ pub enum Outcomes {
         label: Categorical,
         /// Predicted class per row.
         prediction: Categorical,
+        /// One score per row for each of [`Columns::class_scores`], in that order.
+        scores: Vec<Vec<f64>>,
     },
     /// Regression: finite numbers.
     Values {
@@ -307,6 +312,7 @@ pub(crate) mod test_util {
             invalid_rows: InvalidRows::Error,
             task: super::Task::Binary,
             favorable: Vec::new(),
+            class_scores: Vec::new(),
         }
     }
 

@@ -226,6 +226,8 @@ struct Plan {
     score: Option<Col>,
     weight: Option<Col>,
     protected: Vec<Col>,
+    /// Multiclass: the score column of each class of [`Columns::class_scores`].
+    class_scores: Vec<Col>,
 }
 
 /// What a column of some role may hold, for type checks and their messages.
@@ -302,6 +304,9 @@ impl Plan {
             .iter()
             .map(|n| find(n, Role::Protected))
             .collect::<Result<Vec<_>>>()?;
+        let class_scores = (columns.class_scores.iter())
+            .map(|(_, n)| find(n, Role::Number))
+            .collect::<Result<Vec<_>>>()?;
 
         let mut roots: Vec<usize> = [&label]
             .into_iter()
@@ -309,6 +314,7 @@ impl Plan {
             .chain(score.iter())
             .chain(weight.iter())
             .chain(protected.iter())
+            .chain(class_scores.iter())
             .map(|(_, i)| *i)
             .collect();
         roots.sort_unstable();
@@ -324,6 +330,7 @@ impl Plan {
             score: score.map(col),
             weight: weight.map(col),
             protected: protected.into_iter().map(col).collect(),
+            class_scores: class_scores.into_iter().map(col).collect(),
             roots,
         })
     }
@@ -387,6 +394,7 @@ impl Job<'_> {
         };
         let mut keep = Vec::with_capacity(n);
         let (mut label_values, mut prediction_values) = (Vec::new(), Vec::new());
+        let mut scores: Vec<Vec<f64>> = vec![Vec::new(); fields.class_scores.len()];
         for i in 0..n {
             match fields.row(i, self.columns.threshold) {
                 Ok(row) => {
@@ -395,6 +403,9 @@ impl Job<'_> {
                     if let FieldOutcome::Values(l, p) = &fields.outcome {
                         label_values.push(l[i].clone().unwrap_or(f64::NAN));
                         prediction_values.push(p[i].clone().unwrap_or(f64::NAN));
+                    }
+                    for (v, s) in scores.iter_mut().zip(&fields.class_scores) {
+                        v.push(s[i].clone().unwrap_or(f64::NAN));
                     }
                 }
                 Err((field, Invalid(msg))) => {
@@ -415,6 +426,7 @@ impl Job<'_> {
             FieldOutcome::Classes(label, prediction) => Some(Outcomes::Classes {
                 label: kept_classes(label, &keep),
                 prediction: kept_classes(prediction, &keep),
+                scores,
             }),
             FieldOutcome::Values(..) => Some(Outcomes::Values {
                 label: label_values,
@@ -449,6 +461,7 @@ impl Job<'_> {
             Field::Prediction => self.plan.prediction.as_ref(),
             Field::Score => self.plan.score.as_ref(),
             Field::Weight => self.plan.weight.as_ref(),
+            Field::ClassScore(k) => self.plan.class_scores.get(usize::from(k)),
         };
         col.map_or("", |c| &c.name)
     }
@@ -518,6 +531,8 @@ struct Fields {
     score: Option<Values<f64>>,
     weight: Option<Values<f64>>,
     outcome: FieldOutcome,
+    /// Multiclass: the score of each class of [`Columns::class_scores`].
+    class_scores: Vec<Values<f64>>,
 }
 
 /// The non-binary label and prediction of a record batch (issue 11).
@@ -612,10 +627,14 @@ impl Fields {
                 (lv, pv, FieldOutcome::Values(l, p))
             }
         };
+        let class_scores = (plan.class_scores.iter())
+            .map(|c| number(c, values::parse_score, values::check_score))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Fields {
             label,
             prediction,
             outcome,
+            class_scores,
             score: (plan.score.as_ref())
                 .map(|c| number(c, values::parse_score, values::check_score))
                 .transpose()?,
@@ -637,6 +656,9 @@ impl Fields {
         let weight = (self.weight.as_ref())
             .map(|v| pick(v, i, Field::Weight))
             .transpose()?;
+        for (k, v) in self.class_scores.iter().enumerate() {
+            pick(v, i, Field::ClassScore(k as u16))?;
+        }
         Ok(Row {
             label,
             decision: values::decision(prediction, score, threshold),

@@ -16,6 +16,8 @@ pub enum Field {
     Score,
     /// The weight column.
     Weight,
+    /// The score column of the i-th class of a multiclass audit (issue 11).
+    ClassScore(u16),
 }
 
 impl Field {
@@ -24,7 +26,7 @@ impl Field {
         match self {
             Field::Label => "invalid_label",
             Field::Prediction => "invalid_prediction",
-            Field::Score => "invalid_score",
+            Field::Score | Field::ClassScore(_) => "invalid_score",
             Field::Weight => "invalid_weight",
         }
     }

@@ -125,8 +125,9 @@ pub const TASK_CATALOG: &[MetricInfo] = &[
     m("prediction_wasserstein", Disparity, "regression: ∫|F_g − F_ref| dx, the 1-Wasserstein distance of the predictions", "wasserstein_distance (scipy)", "", ""),
     m("prediction_ks_max", Summary, "regression: largest prediction_ks over the compared non-reference groups", "", "", ""),
     m("prediction_wasserstein_max", Summary, "regression: largest prediction_wasserstein over the compared non-reference groups", "", "", ""),
-    m("<rate>@<class>", Group, "multiclass: one-vs-rest selection_rate, base_rate, tpr, fpr or precision of one class", "recall_score / precision_score (sklearn, labels=[c], average=None)", "", ""),
-    m("macro_<rate>", Group, "multiclass: mean of <rate>@c over the classes where it is defined (selection_rate, tpr, fpr, precision)", "average=\"macro\" (sklearn; counts undefined as 0)", "", ""),
+    m("<rate>@<class>", Group, "multiclass: one-vs-rest selection_rate, base_rate, tpr, fpr or precision of one class; auc@c with a score column for c (--class-score)", "recall_score / precision_score / roc_auc_score (sklearn, one class vs rest)", "", ""),
+    m("macro_<rate>", Group, "multiclass: mean of <rate>@c over the classes where it is defined (selection_rate, tpr, fpr, precision, auc)", "average=\"macro\" (sklearn; counts undefined as 0)", "", ""),
+    m("worst_class_auc", Group, "multiclass: smallest auc@c over the scored classes", "", "", ""),
     m("worst_class_tpr", Group, "multiclass: smallest tpr@c over the classes", "", "", ""),
     m("worst_class_fpr", Group, "multiclass: largest fpr@c over the classes", "", "", ""),
     m("worst_class_precision", Group, "multiclass: smallest precision@c over the classes", "", "", ""),
@@ -217,6 +218,7 @@ pub const EXPLANATIONS: &[Explanation] = &[
     x("prediction_wasserstein_max", "The largest prediction_wasserstein of a group against the reference.", "Some group's predictions are shifted or spread unlike the reference group's."),
     x("worst_class_tpr", "The recall of the class the model finds least well in the group.", "Some class of the group's members is missed more often."),
     x("worst_class_fpr", "The false positive rate of the class the model assigns most wrongly in the group.", "Members of the group are wrongly put in some class more often."),
+    x("worst_class_auc", "The ranking quality (one-vs-rest AUC) of the class the model's scores separate least well in the group.", "Some class of the group's members is ranked less well by its score."),
     x("worst_class_precision", "The precision of the class whose predictions are least trustworthy in the group.", "Some class's predictions for the group are wrong more often."),
     x("ratio", "The group's value divided by the reference group's value (1 = parity).", "Far from 1 in the harmful direction of the metric: the group is worse off than the reference."),
     x("difference", "The group's value minus the reference group's value (0 = parity).", "Far from 0 in the harmful direction of the metric: the group is worse off than the reference."),
@@ -372,13 +374,14 @@ fn is_multiclass_key(name: &str) -> bool {
         return true;
     }
     if let Some((rate, class)) = name.split_once('@') {
-        return CLASS_RATES.contains(&rate) && !class.is_empty();
+        return (CLASS_RATES.contains(&rate) || rate == "auc") && !class.is_empty();
     }
     if let Some(rate) = name.strip_prefix("macro_") {
-        return MACRO_RATES.contains(&rate);
+        return MACRO_RATES.contains(&rate) || rate == "auc";
     }
     WORST_CLASS.iter().any(|(k, _, _)| *k == name)
-        || CLASS_RATES.iter().any(|r| {
+        || name == "worst_class_auc"
+        || CLASS_RATES.iter().chain(&["auc"]).any(|r| {
             WORST_CLASS_SUMMARIES
                 .iter()
                 .any(|s| name == format!("{r}_{s}"))

@@ -12,12 +12,17 @@
 //! - `worst_class_tpr` and `worst_class_precision` = the smallest, `worst_class_fpr` = the
 //!   largest defined `m@c`.
 //!
+//! - with score columns (`class_scores`): `auc@c` = one-vs-rest ROC AUC of class c's score
+//!   (scikit-learn `roc_auc_score(y == c, s_c, sample_weight=w)`, ties ½), `macro_auc` and
+//!   `worst_class_auc` (the smallest);
+//!
 //! The classes are those seen anywhere in the audit (label or prediction), so every group has
 //! the same keys; a class absent from a group gives undefined rates there, never 0.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aggregate::multiclass::ClassConfusion;
+use crate::aggregate::regression::ValueDistribution;
 
 use super::{Metrics, Value};
 
@@ -93,8 +98,55 @@ fn reason(rate: &str, class: &str) -> String {
     }
 }
 
-/// Every multiclass metric of one group over `classes`.
-pub fn multiclass_metrics(m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
+/// The weighted ROC AUC of scores `positives` against `negatives` (Mann–Whitney: the
+/// probability that a positive scores above a negative, ties ½). Undefined without a positive
+/// or a negative weight.
+pub fn auc(positives: &[&ValueDistribution], negatives: &[&ValueDistribution]) -> Value {
+    // (value, positive weight, negative weight), merged over the distributions.
+    let mut points: Vec<(f64, f64, f64)> = Vec::new();
+    for (ds, pos) in [(positives, true), (negatives, false)] {
+        for d in ds {
+            for (v, m) in d.points() {
+                points.push(if pos {
+                    (v, m.weight, 0.0)
+                } else {
+                    (v, 0.0, m.weight)
+                });
+            }
+        }
+    }
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut below, mut sum, mut p_total, mut n_total) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < points.len() {
+        let (mut p, mut n) = (0.0, 0.0);
+        let v = points[i].0;
+        while i < points.len() && points[i].0 == v {
+            p += points[i].1;
+            n += points[i].2;
+            i += 1;
+        }
+        sum += p * (below + 0.5 * n);
+        below += n;
+        p_total += p;
+        n_total += n;
+    }
+    if p_total <= 0.0 {
+        Value::undefined("no row of the group has this true class")
+    } else if n_total <= 0.0 {
+        Value::undefined("every row of the group has this true class")
+    } else {
+        Value::defined(sum / (p_total * n_total))
+    }
+}
+
+/// Every multiclass metric of one group over `classes`; `score_classes` names the class of
+/// each score column of `m.scores`.
+pub fn multiclass_metrics(
+    m: &ClassConfusion,
+    classes: &BTreeSet<String>,
+    score_classes: &[String],
+) -> Metrics {
     let mut out = Metrics::new();
     let total: f64 = m.entries.values().map(|e| e.weight).sum();
     let correct: f64 = (m.entries.iter())
@@ -135,13 +187,40 @@ pub fn multiclass_metrics(m: &ClassConfusion, classes: &BTreeSet<String>) -> Met
         );
         out.insert(key.into(), v);
     }
+    if !score_classes.is_empty() {
+        let empty = BTreeMap::new();
+        let mut defined = Vec::new();
+        for (k, c) in score_classes.iter().enumerate() {
+            let by_label = m.scores.get(k).unwrap_or(&empty);
+            let (pos, neg): (Vec<_>, Vec<_>) = by_label.iter().partition(|(l, _)| *l == c);
+            let v = auc(
+                &pos.iter().map(|(_, d)| *d).collect::<Vec<_>>(),
+                &neg.iter().map(|(_, d)| *d).collect::<Vec<_>>(),
+            );
+            defined.extend(v.value);
+            out.insert(class_key("auc", c), v);
+        }
+        let undefined = || Value::undefined("auc is undefined for every scored class");
+        let macro_auc = if defined.is_empty() {
+            undefined()
+        } else {
+            Value::defined(defined.iter().sum::<f64>() / defined.len() as f64)
+        };
+        out.insert("macro_auc".into(), macro_auc);
+        let worst = defined.into_iter().reduce(f64::min);
+        out.insert(
+            "worst_class_auc".into(),
+            worst.map_or_else(undefined, Value::defined),
+        );
+    }
     out
 }
 
 /// `<rate>_worst_class_difference` and `_ratio` from an attribute summary that already holds
 /// `<rate>@c_difference` and `<rate>@c_ratio` for every class.
 pub fn worst_class_summaries(summary: &mut Metrics, classes: &BTreeSet<String>) {
-    for rate in CLASS_RATES {
+    let scored = summary.keys().any(|k| k.starts_with("auc@"));
+    for rate in CLASS_RATES.into_iter().chain(scored.then_some("auc")) {
         let collect = |suffix: &str| -> Vec<f64> {
             (classes.iter())
                 .filter_map(|c| {
@@ -179,7 +258,7 @@ mod tests {
             m.push(l, p, 1.0);
         }
         let classes: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
-        let out = multiclass_metrics(&m, &classes);
+        let out = multiclass_metrics(&m, &classes, &[]);
         assert_eq!(out["accuracy"].value, Some(0.5));
         // a: TP 1, FP 1 (c→a), FN 1 (a→b), TN 1.
         assert_eq!(out["tpr@a"].value, Some(0.5));

@@ -159,6 +159,9 @@ pub struct ColumnsSpec {
     /// "class ∈ favorable".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub favorable: Option<Vec<String>>,
+    /// Multiclass: the score column of each class, `{ class = "column" }` (one-vs-rest AUCs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_scores: Option<BTreeMap<String, String>>,
 }
 
 /// `[audit]`.
@@ -369,6 +372,19 @@ impl AuditSpec {
             self.columns.positive_label.is_some(),
         )
         .map_err(bad)?;
+        let class_scores: Vec<(String, String)> = (self.columns.class_scores.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if !class_scores.is_empty()
+            && (task != crate::input::Task::Multiclass || !favorable.is_empty())
+        {
+            return Err(bad(
+                "class_scores (--class-score CLASS=COLUMN) need task = \"multiclass\" without \
+                 favorable classes"
+                    .into(),
+            ));
+        }
         let quantile = self.audit.quantile.unwrap_or(DEFAULT_QUANTILE);
         if !(0.0..=1.0).contains(&quantile) {
             return Err(bad(format!("quantile must be in [0, 1], not {quantile}")));
@@ -416,6 +432,7 @@ impl AuditSpec {
                 invalid_rows,
                 task,
                 favorable,
+                class_scores,
             },
             attributes,
             references: self.audit.reference,

@@ -49,9 +49,12 @@ pub fn resample(m: &ClassConfusion, rng: &mut ChaCha8Rng) -> ClassConfusion {
             (k.clone(), drawn)
         })
         .collect();
+    // Scores are not redrawn (the matrix keeps no per-row scores): the AUCs get no
+    // bootstrap interval, as the binary score metrics do not.
     ClassConfusion {
         entries,
         rows: m.rows,
+        scores: Vec::new(),
     }
 }
 

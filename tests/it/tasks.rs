@@ -133,7 +133,7 @@ fn one_vs_rest_rates_match_scikit_learn() {
         let mut m = ClassConfusion::default();
         (0..y.len()).for_each(|i| m.push(&y[i], &p[i], w[i]));
         let classes: BTreeSet<String> = text(&case["classes"]).into_iter().collect();
-        let out = multiclass::multiclass_metrics(&m, &classes);
+        let out = multiclass::multiclass_metrics(&m, &classes, &[]);
         close(
             out["accuracy"].value,
             case["accuracy"].as_f64().unwrap(),
@@ -150,6 +150,43 @@ fn one_vs_rest_rates_match_scikit_learn() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn one_vs_rest_auc_matches_scikit_learn() {
+    for case in reference()["class_scores"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let text = |v: &Json| -> Vec<String> {
+            let a = v.as_array().unwrap();
+            a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+        };
+        let (y, classes) = (text(&case["y"]), text(&case["classes"]));
+        let scores: Vec<Vec<f64>> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
+        let w = weights(&case["w"], y.len());
+        let mut m = ClassConfusion::default();
+        for i in 0..y.len() {
+            // The prediction does not enter the AUC.
+            m.push(&y[i], &y[i], w[i]);
+            m.push_scores(&y[i], scores[i].iter().copied(), w[i]);
+        }
+        let all: BTreeSet<String> = classes.iter().cloned().collect();
+        let out = multiclass::multiclass_metrics(&m, &all, &classes);
+        let want = floats(&case["auc"]);
+        for (c, want) in classes.iter().zip(&want) {
+            close(
+                out[&multiclass::class_key("auc", c)].value,
+                *want,
+                &format!("{name} auc@{c}"),
+            );
+        }
+        let mean = want.iter().sum::<f64>() / want.len() as f64;
+        close(out["macro_auc"].value, mean, &format!("{name} macro_auc"));
     }
 }
 
@@ -422,7 +459,7 @@ proptest! {
         // Integer weights: sums are exact in any order.
         prop_assert_eq!(&merged, &whole);
         let classes: BTreeSet<String> = whole.classes().into_iter().map(String::from).collect();
-        let m = multiclass::multiclass_metrics(&whole, &classes);
+        let m = multiclass::multiclass_metrics(&whole, &classes, &[]);
         for (k, v) in &m {
             if let Some(x) = v.value {
                 prop_assert!((0.0..=1.0).contains(&x), "{} = {}", k, x);

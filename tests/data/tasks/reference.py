@@ -14,7 +14,7 @@ import scipy
 import sklearn
 from scipy.stats import ks_2samp, wasserstein_distance
 from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
-                             precision_score, r2_score, recall_score)
+                             precision_score, r2_score, recall_score, roc_auc_score)
 
 rng = np.random.default_rng(20261123)
 
@@ -72,6 +72,18 @@ def multiclass_case(name, n, k, weighted):
             "accuracy": accuracy_score(y, p, sample_weight=w)}
 
 
+def class_score_case(name, n, k, weighted, decimals):
+    classes = [f"c{i}" for i in range(k)]
+    y = rng.choice(classes, n)
+    raw = rng.dirichlet(np.ones(k), n) + 0.5 * (y[:, None] == np.array(classes)[None, :])
+    s = np.round(raw / raw.sum(axis=1, keepdims=True), decimals)  # rounded: ties
+    w = np.round(rng.uniform(0.1, 3.0, n), 3) if weighted else None
+    return {"name": name, "y": y.tolist(), "scores": s.tolist(),
+            "w": None if w is None else w.tolist(), "classes": classes,
+            "auc": [roc_auc_score(y == c, s[:, i], sample_weight=w)
+                    for i, c in enumerate(classes)]}
+
+
 out = {
     "versions": {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__,
                  "numpy": np.__version__},
@@ -98,6 +110,10 @@ out = {
         multiclass_case("three classes", 300, 3, False),
         multiclass_case("weighted five", 400, 5, True),
         multiclass_case("sparse", 12, 4, False),
+    ],
+    "class_scores": [
+        class_score_case("three classes", 300, 3, False, 2),
+        class_score_case("weighted four", 500, 4, True, 3),
     ],
 }
 print(json.dumps(out, indent=1))
