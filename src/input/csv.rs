@@ -970,7 +970,10 @@ mod tests {
         let (batches, _) = read_all(&src, &cols, 2).unwrap();
         let classes: Vec<(Option<&str>, Option<&str>)> = (batches.iter())
             .flat_map(|(_, b)| {
-                let Some(Outcomes::Classes { label, prediction }) = &b.outcomes else {
+                let Some(Outcomes::Classes {
+                    label, prediction, ..
+                }) = &b.outcomes
+                else {
                     return Vec::new();
                 };
                 decode(label).into_iter().zip(decode(prediction)).collect()
@@ -982,6 +985,21 @@ mod tests {
             .map(|(_, b)| b.skipped.values().sum::<u64>())
             .sum();
         assert_eq!(skipped, 1, "the empty label of row 3");
+        // Class scores: one vector per scored class; an invalid score names its column.
+        let (_d, src) = file("c.csv", b"y,p,g,sa\na,b,x,0.25\nb,b,y,1\n");
+        let scored = Columns {
+            class_scores: vec![("a".into(), "sa".into())],
+            invalid_rows: InvalidRows::Error,
+            ..cols.clone()
+        };
+        let (batches, _) = read_all(&src, &scored, 10).unwrap();
+        let Some(Outcomes::Classes { scores, .. }) = &batches[0].1.outcomes else {
+            panic!("no classes")
+        };
+        assert_eq!(scores, &vec![vec![0.25, 1.0]]);
+        let (_d, src) = file("d.csv", b"y,p,g,sa\na,b,x,0.25\nb,b,y,1.5\n");
+        let msg = read_all(&src, &scored, 10).unwrap_err().to_string();
+        assert!(msg.contains("row 2, column 'sa'"), "{msg}");
         // Regression: a non-number names its row and column.
         let (_d, src) = file("b.csv", b"y,p,g\n1.5,2,x\n2,abc,y\n");
         let cols = Columns {

@@ -1215,7 +1215,10 @@ mod tests {
         let (batches, _) = read_all(&src, &multiclass, 1024).unwrap();
         let b = &batches[0].1;
         assert_eq!(b.skipped.get("invalid_label"), Some(&1));
-        let Some(Outcomes::Classes { label, prediction }) = &b.outcomes else {
+        let Some(Outcomes::Classes {
+            label, prediction, ..
+        }) = &b.outcomes
+        else {
             panic!("no classes: {:?}", b.outcomes)
         };
         assert_eq!(decode(label), ["A", "B", "C"].map(|s| Some(s.to_string())));
@@ -1224,6 +1227,19 @@ mod tests {
             ["1", "2", "3"].map(|s| Some(s.to_string()))
         );
         assert_eq!(decode(&b.protected[0]).len(), 3);
+        let scored = Columns {
+            class_scores: vec![("1".into(), "v".into())],
+            ..multiclass.clone()
+        };
+        let (batches, _) = read_all(&src, &scored, 1024).unwrap();
+        // Row 2's score −1.5 and row 4's 3.0 are invalid; row 3's label is null.
+        let b = &batches[0].1;
+        assert_eq!(b.skipped.get("invalid_score"), Some(&2));
+        assert_eq!(b.skipped.get("invalid_label"), Some(&1));
+        let Some(Outcomes::Classes { scores, .. }) = &b.outcomes else {
+            panic!("no classes")
+        };
+        assert_eq!(scores, &vec![vec![0.7]]);
         // Favorable classes collapse to binary labels and decisions.
         let favorable = Columns {
             favorable: vec!["B".into(), "2".into()],

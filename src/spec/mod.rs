@@ -19,6 +19,7 @@
 //! # positive_label = "yes"
 //! # task = "binary"                  # or "multiclass", "regression" (issue 11)
 //! # favorable = ["approved"]         # multiclass: collapse to "class ∈ favorable"
+//! # class_scores = { a = "p_a" }      # multiclass: score column per class (one-vs-rest AUC)
 //!
 //! [audit]
 //! protected = ["race", "sex"]

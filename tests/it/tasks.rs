@@ -224,7 +224,7 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
         if i == 0 {
             collapsed.push_str(line);
         } else {
-            collapsed.push_str(&format!("{},{},{},{}", bit(f[0]), bit(f[1]), f[2], f[3]));
+            collapsed.push_str(&format!("{},{},{}", bit(f[0]), bit(f[1]), f[2..].join(",")));
         }
         collapsed.push('\n');
     }
@@ -355,6 +355,9 @@ fn multiclass_demo_end_to_end() {
         .sum();
     assert_eq!(total, g["count"].as_u64().unwrap());
     assert!(g["metrics"]["tpr@urgent"]["ci"].is_array());
+    // The spec's class_scores give one-vs-rest AUCs.
+    assert!(g["metrics"]["auc@urgent"]["value"].as_f64().unwrap() > 0.5);
+    assert!(g["metrics"]["worst_class_auc"]["value"].is_number());
     assert!(r["attributes"][0]["summary"]["tpr_worst_class_difference"]["value"].is_number());
 }
 
