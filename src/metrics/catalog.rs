@@ -370,7 +370,7 @@ fn is_regression_key(name: &str) -> bool {
 /// `worst_class_<rate>`; and the summaries `<rate>_worst_class_{difference,ratio}`.
 fn is_multiclass_key(name: &str) -> bool {
     use super::multiclass::{CLASS_RATES, MACRO_RATES, WORST_CLASS, WORST_CLASS_SUMMARIES};
-    if name == "accuracy" || name == "error_rate" {
+    if ["accuracy", "error_rate", "brier", "log_loss"].contains(&name) {
         return true;
     }
     if let Some((rate, class)) = name.split_once('@') {

@@ -14,7 +14,10 @@
 //!
 //! - with score columns (`class_scores`): `auc@c` = one-vs-rest ROC AUC of class c's score
 //!   (scikit-learn `roc_auc_score(y == c, s_c, sample_weight=w)`, ties ½), `macro_auc` and
-//!   `worst_class_auc` (the smallest);
+//!   `worst_class_auc` (the smallest); when every class of the audit has a score column,
+//!   `brier` = Σw·Σ_c (s_c − [y = c])²/W (scikit-learn's multiclass `brier_score_loss`) and
+//!   `log_loss` = −Σw·ln s_y/W with s clipped to [ε, 1 − ε], ε = `f64::EPSILON` (`log_loss`);
+//!   both from the per-class score distributions, so exact while they are;
 //!
 //! The classes are those seen anywhere in the audit (label or prediction), so every group has
 //! the same keys; a class absent from a group gives undefined rates there, never 0.
@@ -207,6 +210,9 @@ pub fn multiclass_metrics(
             Value::defined(defined.iter().sum::<f64>() / defined.len() as f64)
         };
         out.insert("macro_auc".into(), macro_auc);
+        let (brier, log_loss) = score_losses(m, classes, score_classes);
+        out.insert("brier".into(), brier);
+        out.insert("log_loss".into(), log_loss);
         let worst = defined.into_iter().reduce(f64::min);
         out.insert(
             "worst_class_auc".into(),
@@ -214,6 +220,42 @@ pub fn multiclass_metrics(
         );
     }
     out
+}
+
+/// The multiclass Brier score and log loss of a group (see the module docs).
+fn score_losses(
+    m: &ClassConfusion,
+    classes: &BTreeSet<String>,
+    score_classes: &[String],
+) -> (Value, Value) {
+    if let Some(c) = classes.iter().find(|c| !score_classes.contains(c)) {
+        let v = Value::undefined(format!("class '{c}' has no score column"));
+        return (v.clone(), v);
+    }
+    let total: f64 = m.entries.values().map(|e| e.weight).sum();
+    if total <= 0.0 {
+        let v = Value::undefined("group has zero total weight");
+        return (v.clone(), v);
+    }
+    let (eps, mut brier, mut log_loss) = (f64::EPSILON, 0.0, 0.0);
+    for (k, c) in score_classes.iter().enumerate() {
+        let Some(by_label) = m.scores.get(k) else {
+            continue;
+        };
+        for (label, d) in by_label {
+            let y = if label == c { 1.0 } else { 0.0 };
+            for (s, mass) in d.points() {
+                brier += mass.weight * (s - y) * (s - y);
+                if label == c {
+                    log_loss -= mass.weight * s.clamp(eps, 1.0 - eps).ln();
+                }
+            }
+        }
+    }
+    (
+        Value::defined(brier / total),
+        Value::defined(log_loss / total),
+    )
 }
 
 /// `<rate>_worst_class_difference` and `_ratio` from an attribute summary that already holds

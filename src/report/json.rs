@@ -53,7 +53,8 @@
 //!   multiclass    accuracy, error_rate, <rate>@<class> for rate in selection_rate, base_rate,
 //!                 tpr, fpr, precision (one-vs-rest; Wilson/Clopper–Pearson ci), macro_<rate>
 //!                 (selection_rate, tpr, fpr, precision), worst_class_{tpr,fpr,precision};
-//!                 with class_scores also auc@<class>, macro_auc, worst_class_auc
+//!                 with class_scores also auc@<class>, macro_auc, worst_class_auc, brier,
+//!                 log_loss
 //!   regression    mae, mse, rmse, mean_error, mean_prediction, mean_label, r2,
 //!                 share_above_quantile; ci on mae, mean_error, mse, rmse (normal
 //!                 approximation, Kish's effective size with weights)

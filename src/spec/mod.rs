@@ -396,7 +396,7 @@ impl AuditSpec {
         } else {
             crate::input::Task::Binary
         };
-        let has_score = self.columns.score.is_some();
+        let has_score = self.columns.score.is_some() || !class_scores.is_empty();
         let needs_baseline = self
             .policies
             .iter()

@@ -187,6 +187,13 @@ fn one_vs_rest_auc_matches_scikit_learn() {
         }
         let mean = want.iter().sum::<f64>() / want.len() as f64;
         close(out["macro_auc"].value, mean, &format!("{name} macro_auc"));
+        for key in ["brier", "log_loss"] {
+            close(
+                out[key].value,
+                case[key].as_f64().unwrap(),
+                &format!("{name} {key}"),
+            );
+        }
     }
 }
 

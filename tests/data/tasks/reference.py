@@ -8,15 +8,19 @@ The inputs are drawn here with fixed seeds and stored beside the values, so the 
 (tests/it/tasks.rs) recomputes every value from the same rows and compares to 1e-9.
 """
 import json
+import warnings
 
 import numpy as np
 import scipy
 import sklearn
 from scipy.stats import ks_2samp, wasserstein_distance
 from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
-                             precision_score, r2_score, recall_score, roc_auc_score)
+                             precision_score, r2_score, recall_score, roc_auc_score,
+                             brier_score_loss, log_loss)
 
 rng = np.random.default_rng(20261123)
+# Rounded scores sum to 1 only up to the rounding: scikit-learn warns and uses them as they are.
+warnings.simplefilter("ignore", UserWarning)
 
 
 def regression_case(name, n, weighted, offset=0.0, decimals=3):
@@ -81,7 +85,9 @@ def class_score_case(name, n, k, weighted, decimals):
     return {"name": name, "y": y.tolist(), "scores": s.tolist(),
             "w": None if w is None else w.tolist(), "classes": classes,
             "auc": [roc_auc_score(y == c, s[:, i], sample_weight=w)
-                    for i, c in enumerate(classes)]}
+                    for i, c in enumerate(classes)],
+            "brier": brier_score_loss(y, s, labels=classes, sample_weight=w),
+            "log_loss": log_loss(y, s, labels=classes, sample_weight=w)}
 
 
 out = {
