@@ -470,10 +470,111 @@ fn build_multiclass(
         multiclass::worst_class_summaries(&mut a.summary, &classes);
         report.attributes.push(a);
     }
+    multiclass_tests(audit, agg, &classes, &mut report);
     if audit.uncertainty.bootstrap > 0 {
         multiclass_bootstrap(audit, agg, &classes, &mut report);
     }
     Ok(report)
+}
+
+/// The one-vs-rest rates tested against the reference group, per class.
+const TESTED_RATES: [&str; 3] = ["selection_rate", "tpr", "fpr"];
+
+/// (k, n) of a one-vs-rest rate for a test: the numerator and Kish's effective size of the
+/// denominator (k scaled to it under weights), as binary audits do.
+fn effective_rate(m: &ClassConfusion, class: &str, rate: &str) -> (f64, f64) {
+    let (num, den) = multiclass::rate_parts(rate, multiclass::one_vs_rest(m, class));
+    let (_, den2) = multiclass::rate_parts(rate, multiclass::one_vs_rest_sq(m, class));
+    let n = ci::effective_size(den, den2);
+    let k = if den2 == den {
+        num
+    } else if den > 0.0 {
+        num / den * n
+    } else {
+        0.0
+    };
+    (k, n)
+}
+
+/// Per class, `selection_rate@c`, `tpr@c` and `fpr@c` of every non-reference group tested
+/// against the reference (Fisher's exact or the two-proportion z-test, as for binary audits),
+/// the p-values adjusted over all comparisons of the audit (`options.correction`) and put on the
+/// disparities; and each one's minimum detectable difference.
+fn multiclass_tests(
+    audit: &Audit,
+    agg: &TaskAggregate<ClassConfusion>,
+    classes: &BTreeSet<String>,
+    report: &mut AuditReport,
+) {
+    use crate::stats::hypothesis;
+    let u = &audit.uncertainty;
+    let alpha = 1.0 - u.confidence;
+    let mut comparisons = Vec::new();
+    for (ai, (def, a)) in audit
+        .attributes
+        .iter()
+        .zip(&mut report.attributes)
+        .enumerate()
+    {
+        let groups: Vec<ClassConfusion> = agg.roll_up(&def.positions).into_values().collect();
+        let Some(r) =
+            (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r))
+        else {
+            continue;
+        };
+        for (gi, (g, stats)) in a.groups.iter_mut().zip(&groups).enumerate() {
+            if gi == r {
+                continue;
+            }
+            for c in classes {
+                for rate in TESTED_RATES {
+                    let key = multiclass::class_key(rate, c);
+                    let (k1, n1) = effective_rate(stats, c, rate);
+                    let (k2, n2) = effective_rate(&groups[r], c, rate);
+                    let p2 = if n2 > 0.0 { k2 / n2 } else { 0.0 };
+                    let mdd = hypothesis::minimum_detectable_difference(n1, n2, p2, alpha, u.power)
+                        .map_or_else(
+                            || {
+                                Value::undefined(format!(
+                                    "no rows in the denominator of {key} in the group or \
+                                         the reference"
+                                ))
+                            },
+                            Value::defined,
+                        );
+                    g.uncertainty
+                        .minimum_detectable_difference
+                        .insert(key.clone(), mdd);
+                    if !g.insufficient_data {
+                        if let Some(t) = hypothesis::two_proportion_test(k1, n1, k2, n2) {
+                            comparisons.push((ai, gi, key, t));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let raw: Vec<f64> = comparisons.iter().map(|c| c.3.p_value).collect();
+    let adjusted = hypothesis::adjust(&raw, u.correction);
+    for ((ai, gi, key, t), p) in comparisons.into_iter().zip(adjusted) {
+        let g = &mut report.attributes[ai].groups[gi];
+        if let Some(Disparity::Pair(pair)) = g.disparities.get_mut(&key) {
+            for v in [&mut pair.difference, &mut pair.ratio] {
+                if v.value.is_some() {
+                    v.p_value = Some(p);
+                }
+            }
+        }
+        g.uncertainty.tests.insert(
+            key,
+            crate::stats::TestReport {
+                test: t.kind,
+                statistic: t.statistic,
+                p_value: t.p_value,
+                p_value_adjusted: p,
+            },
+        );
+    }
 }
 
 /// Which statistic a bootstrap replicate value belongs to: (attribute, group or `None` for

@@ -54,7 +54,8 @@
 //!                 tpr, fpr, precision (one-vs-rest; Wilson/Clopper–Pearson ci), macro_<rate>
 //!                 (selection_rate, tpr, fpr, precision), worst_class_{tpr,fpr,precision};
 //!                 with class_scores also auc@<class>, macro_auc, worst_class_auc, brier,
-//!                 log_loss
+//!                 log_loss. Multiclass groups carry tests and minimum_detectable_difference
+//!                 keyed by selection_rate@<class>, tpr@<class>, fpr@<class>
 //!   regression    mae, mse, rmse, mean_error, mean_prediction, mean_label, r2,
 //!                 share_above_quantile; ci on mae, mean_error, mse, rmse (normal
 //!                 approximation, Kish's effective size with weights)

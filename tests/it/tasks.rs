@@ -362,6 +362,29 @@ fn multiclass_demo_end_to_end() {
         .sum();
     assert_eq!(total, g["count"].as_u64().unwrap());
     assert!(g["metrics"]["tpr@urgent"]["ci"].is_array());
+    // Tests against the reference per class: the raw p of tpr@urgent is the two-proportion
+    // test of the urgent row of the two groups' confusion matrices (unweighted).
+    let reference = &r["attributes"][0]["groups"][0];
+    let urgent = |g: &Json| -> (f64, f64) {
+        let classes = g["outcome"]["multiclass"]["classes"].as_array().unwrap();
+        let i = classes.iter().position(|c| c == "urgent").unwrap();
+        let row = g["outcome"]["multiclass"]["confusion_matrix"][i]
+            .as_array()
+            .unwrap();
+        let n: u64 = row.iter().map(|x| x.as_u64().unwrap()).sum();
+        (row[i].as_u64().unwrap() as f64, n as f64)
+    };
+    let ((k1, n1), (k2, n2)) = (urgent(male), urgent(reference));
+    let t = fairaudit::stats::hypothesis::two_proportion_test(k1, n1, k2, n2).unwrap();
+    let test = &male["tests"]["tpr@urgent"];
+    assert_eq!(test["p_value"].as_f64(), Some(t.p_value));
+    let adjusted = test["p_value_adjusted"].as_f64().unwrap();
+    assert!(adjusted >= t.p_value);
+    assert_eq!(
+        male["disparities"]["tpr@urgent"]["difference"]["p_value"].as_f64(),
+        Some(adjusted)
+    );
+    assert!(male["minimum_detectable_difference"]["fpr@low"]["value"].is_number());
     // The spec's class_scores give one-vs-rest AUCs.
     assert!(g["metrics"]["auc@urgent"]["value"].as_f64().unwrap() > 0.5);
     assert!(g["metrics"]["worst_class_auc"]["value"].is_number());
