@@ -1,17 +1,21 @@
 //! Bootstrap cost: 1000 replicates of every disparity and summary, on the cell statistics of
 //! 1e6 and 1e7 rows.
 //!
-//! The bootstrap resamples per-cell confusion counts (`fairaudit::stats::bootstrap`), so only
-//! the cell statistics matter: they are built directly (three attributes with 2, 5 and 4
-//! levels, 40 cells, rows spread unevenly over them), outside the timed closure. The timed part
-//! is `replicate_values` for every rate-based disparity and summary slot of the attributes and
-//! their three-way intersection. Its cost depends on the number of cells, not of rows.
-//! Run: `cargo bench --bench bootstrap`.
+//! The bootstrap resamples per-cell confusion counts (`fairaudit::stats::bootstrap`) and, for
+//! the score metrics, per-cell score strata (`fairaudit::stats::score_bootstrap`), so only the
+//! cell statistics matter: they are built outside the timed closure (three attributes with 2,
+//! 5 and 4 levels, 40 cells, rows spread unevenly over them; scores on the 10⁻⁴ grid, 10,001
+//! distinct values, as `fairaudit synth` makes them). The timed part is `replicate_values` for
+//! every disparity and summary slot of the attributes and their three-way intersection:
+//! `rates` without the score metrics, `rates+scores` with them. Its cost depends on the number
+//! of cells and strata, not of rows. Run: `cargo bench --bench bootstrap`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use fairaudit::aggregate::{CellTable, Confusion, GroupStats};
+use fairaudit::metrics::calibration::Binning;
 use fairaudit::metrics::disparity::Disparity;
-use fairaudit::stats::bootstrap::{evaluate, replicate_values, AttributeDesign, Slot};
+use fairaudit::stats::bootstrap::{evaluate_with, replicate_values, AttributeDesign, Slot};
+use fairaudit::stats::score_bootstrap::{Draw, ScoreDesign};
 
 const REPLICATES: u32 = 1000;
 
@@ -38,19 +42,21 @@ fn cells(rows: u64) -> CellTable {
             tn: n - tp - fp - fn_,
             fn_,
         };
-        let as_f64 = Confusion {
-            tp: counts.tp as f64,
-            fp: counts.fp as f64,
-            tn: counts.tn as f64,
-            fn_: counts.fn_ as f64,
-        };
-        let stats = GroupStats {
-            rows: n,
-            counts,
-            weighted: as_f64,
-            weighted_sq: as_f64,
-            ..GroupStats::default()
-        };
+        let mut stats = GroupStats::with_bins(10);
+        let cells = [
+            (true, true, counts.tp),
+            (false, true, counts.fp),
+            (false, false, counts.tn),
+            (true, false, counts.fn_),
+        ];
+        let mut j = i as u64;
+        for (label, decision, count) in cells {
+            for _ in 0..count {
+                j += 1;
+                let score = ((j * 7919) % 10_001) as f64 / 10_000.0;
+                stats.push(label, decision, Some(score), 1.0);
+            }
+        }
         table.cells.insert(key, stats);
     }
     table
@@ -75,8 +81,9 @@ fn design(table: &CellTable) -> Vec<AttributeDesign> {
 }
 
 /// Every disparity and summary of the observed outcome.
-fn slots(table: &CellTable, design: &[AttributeDesign]) -> Vec<Slot> {
-    let observed = evaluate(table, design);
+fn slots(table: &CellTable, design: &[AttributeDesign], scores: Option<&ScoreDesign>) -> Vec<Slot> {
+    let unresampled: Option<Draw> = scores.map(|sd| sd.observed());
+    let observed = evaluate_with(table, design, scores.zip(unresampled.as_ref()));
     let mut out = Vec::new();
     for (attribute, a) in observed.attributes.iter().enumerate() {
         for (group, (_, disparities)) in a.groups.iter().enumerate() {
@@ -111,12 +118,15 @@ fn bench(c: &mut Criterion) {
     for rows in [1_000_000u64, 10_000_000] {
         let table = cells(rows);
         let design = design(&table);
-        let slots = slots(&table, &design);
-        group.bench_with_input(
-            BenchmarkId::new(format!("{REPLICATES}_replicates"), rows),
-            &rows,
-            |b, _| b.iter(|| replicate_values(&table, &design, &slots, REPLICATES, 1)),
-        );
+        let scores = ScoreDesign::new(&table, &design, Binning::Uniform);
+        for (name, scores) in [("rates", None), ("rates+scores", scores.as_ref())] {
+            let slots = slots(&table, &design, scores);
+            group.bench_with_input(
+                BenchmarkId::new(format!("{REPLICATES}_replicates_{name}"), rows),
+                &rows,
+                |b, _| b.iter(|| replicate_values(&table, &design, scores, &slots, REPLICATES, 1)),
+            );
+        }
     }
     group.finish();
 }

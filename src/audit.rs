@@ -118,8 +118,12 @@ pub fn build_report(
     baseline: Option<&Baseline>,
 ) -> Result<AuditReport> {
     let total = agg.table.total();
-    let mut overall_metrics = group_metrics(audit, &total, total.weighted.tp + total.weighted.fp);
-    let benefits = inequality::benefits(&total.weighted);
+    let mut overall_metrics = group_metrics(
+        audit,
+        &total,
+        total.weighted.value().tp + total.weighted.value().fp,
+    );
+    let benefits = inequality::benefits(&total.weighted.value());
     overall_metrics.insert("theil_index".into(), inequality::theil_index(&benefits));
     overall_metrics.insert(
         "generalized_entropy_index".into(),
@@ -182,6 +186,7 @@ pub fn build_report(
     };
     stats::annotate(
         &audit.uncertainty,
+        audit.binning,
         &agg.table,
         &audit.attributes,
         &mut report,
@@ -268,7 +273,9 @@ fn attribute_report(
     total: &GroupStats,
     overall: &Metrics,
 ) -> Result<AttributeReport> {
-    let predicted_positives: f64 = groups.values().map(|g| g.weighted.tp + g.weighted.fp).sum();
+    let predicted_positives: f64 = (groups.values())
+        .map(|g| g.weighted.tp.value() + g.weighted.fp.value())
+        .sum();
     let mut reports: Vec<GroupReport> = groups
         .iter()
         .map(|(key, stats)| GroupReport {
@@ -314,11 +321,11 @@ fn attribute_report(
             g.disparities = disparity::disparities(&g.metrics, &reference_metrics);
         }
     }
-    let compared: Vec<(&Metrics, &aggregate::Confusion<f64>)> = reports
+    let compared: Vec<(&Metrics, aggregate::Confusion<f64>)> = reports
         .iter()
         .zip(groups.values())
         .filter(|(g, _)| !g.insufficient_data)
-        .map(|(g, stats)| (&g.metrics, &stats.weighted))
+        .map(|(g, stats)| (&g.metrics, stats.weighted.value()))
         .collect();
     let summary = summary::summary(&compared, overall);
     let excluded_groups = reports

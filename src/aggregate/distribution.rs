@@ -17,6 +17,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::sum::Sum;
+
 /// Most distinct scores a group keeps exactly.
 pub const MAX_DISTINCT: usize = 1 << 16;
 
@@ -40,6 +42,136 @@ pub enum Resolution {
     Binned,
 }
 
+/// The sums of one score key: Σw of negatives and of positives (compensated, issue 9), and
+/// the rows of each label, which the score bootstrap redraws (issue 5).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Sums {
+    negatives: Sum,
+    positives: Sum,
+    negative_rows: u64,
+    positive_rows: u64,
+}
+
+impl Sums {
+    #[inline]
+    fn push(&mut self, label: bool, weight: f64) {
+        if label {
+            self.positives += weight;
+            self.positive_rows += 1;
+        } else {
+            self.negatives += weight;
+            self.negative_rows += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Sums) {
+        self.negatives += other.negatives;
+        self.positives += other.positives;
+        self.negative_rows += other.negative_rows;
+        self.positive_rows += other.positive_rows;
+    }
+
+    fn point(&self, score: f64) -> ScorePoint {
+        ScorePoint {
+            score,
+            negatives: self.negatives.value(),
+            positives: self.positives.value(),
+            rows: (self.negative_rows + self.positive_rows) as f64,
+            positive_rows: self.positive_rows as f64,
+        }
+    }
+}
+
+/// Dense sums of the grid scores `k / GRID_STEPS` (slot k).
+///
+/// Rows per label are kept for every slot; weight sums only once a row with a weight other
+/// than 1 arrived (until then the weight sums equal the row counts, exactly, so storing them
+/// would double the memory of the common unweighted audit for nothing).
+#[derive(Debug, Clone, Default)]
+struct Grid {
+    /// Rows of negatives and of positives per slot; empty when the grid is not in use.
+    rows: Vec<[u64; 2]>,
+    /// Σw of negatives and of positives per slot, or empty while every weight was 1.
+    weights: Vec<[Sum; 2]>,
+    /// Slots with at least one row.
+    occupied: usize,
+}
+
+impl Grid {
+    fn new() -> Self {
+        Grid {
+            rows: vec![[0; 2]; GRID_STEPS as usize + 1],
+            ..Grid::default()
+        }
+    }
+
+    fn in_use(&self) -> bool {
+        !self.rows.is_empty()
+    }
+
+    /// Start keeping weight sums: the sums so far are the row counts.
+    fn weigh(&mut self) {
+        if self.weights.is_empty() {
+            self.weights = (self.rows.iter())
+                .map(|r| [Sum::new(r[0] as f64), Sum::new(r[1] as f64)])
+                .collect();
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, k: usize, label: bool, weight: f64) {
+        if weight != 1.0 || !self.weights.is_empty() {
+            self.weigh();
+            self.weights[k][usize::from(label)] += weight;
+        }
+        let rows = &mut self.rows[k];
+        self.occupied += usize::from(rows[0] + rows[1] == 0);
+        rows[usize::from(label)] += 1;
+    }
+
+    fn add(&mut self, k: usize, sums: &Sums) {
+        let unit = sums.negatives == Sum::new(sums.negative_rows as f64)
+            && sums.positives == Sum::new(sums.positive_rows as f64);
+        if !unit || !self.weights.is_empty() {
+            self.weigh();
+            let w = &mut self.weights[k];
+            w[0] += sums.negatives;
+            w[1] += sums.positives;
+        }
+        let rows = &mut self.rows[k];
+        self.occupied += usize::from(rows[0] + rows[1] == 0);
+        rows[0] += sums.negative_rows;
+        rows[1] += sums.positive_rows;
+    }
+
+    /// The sums of slot k, `None` when it has no row.
+    #[inline]
+    fn sums(&self, k: usize) -> Option<Sums> {
+        let [negative_rows, positive_rows] = self.rows[k];
+        if negative_rows + positive_rows == 0 {
+            return None;
+        }
+        let [negatives, positives] = match self.weights.get(k) {
+            Some(&w) => w,
+            None => [
+                Sum::new(negative_rows as f64),
+                Sum::new(positive_rows as f64),
+            ],
+        };
+        Some(Sums {
+            negatives,
+            positives,
+            negative_rows,
+            positive_rows,
+        })
+    }
+
+    /// Every occupied slot with its sums, in slot order.
+    fn iter(&self) -> impl Iterator<Item = (usize, Sums)> + '_ {
+        (0..self.rows.len()).filter_map(|k| Some((k, self.sums(k)?)))
+    }
+}
+
 /// Weights of negatives and positives per score key.
 ///
 /// Equality compares the points ([`ScoreDistribution::sorted`]) and the resolution, not
@@ -48,12 +180,9 @@ pub enum Resolution {
 pub struct ScoreDistribution {
     resolution: Resolution,
     /// Exact or binned counts by key, unless `grid` is in use.
-    counts: HashMap<u64, [f64; 3], BuildHasherDefault<KeyHasher>>,
-    /// Dense exact counts of the scores `k / GRID_STEPS` (slot k), or empty when unused.
-    /// A slot with no rows (`[2] == 0`) is absent.
-    grid: Vec<[f64; 3]>,
-    /// Occupied slots of `grid`.
-    grid_len: usize,
+    counts: HashMap<u64, Sums, BuildHasherDefault<KeyHasher>>,
+    /// Dense exact counts of the grid scores, when in use.
+    grid: Grid,
     /// A score off the grid was seen: never use the grid.
     off_grid: bool,
 }
@@ -75,26 +204,23 @@ pub struct ScorePoint {
     pub positives: f64,
     /// Rows (unweighted).
     pub rows: f64,
+    /// Rows with label 1 (unweighted).
+    pub positive_rows: f64,
 }
 
 impl ScoreDistribution {
     /// Add a row with score `s` ∈ [0, 1], label and weight.
     #[inline]
     pub fn push(&mut self, s: f64, label: bool, weight: f64) {
-        if !self.grid.is_empty() {
+        if self.grid.in_use() {
             if let Some(k) = grid_slot(s) {
-                let slot = &mut self.grid[k];
-                self.grid_len += usize::from(slot[2] == 0.0);
-                slot[usize::from(label)] += weight;
-                slot[2] += 1.0;
+                self.grid.push(k, label, weight);
                 return;
             }
             self.ungrid();
         }
         let key = self.key(s);
-        let entry = self.counts.entry(key).or_insert([0.0; 3]);
-        entry[usize::from(label)] += weight;
-        entry[2] += 1.0;
+        self.counts.entry(key).or_default().push(label, weight);
         if self.resolution == Resolution::Exact {
             let n = self.counts.len();
             if n > MAX_DISTINCT {
@@ -108,11 +234,8 @@ impl ScoreDistribution {
     /// [`push`](Self::push) of a score whose [`grid_slot`] is already known (`u32::MAX`: none).
     #[inline]
     pub(crate) fn push_slot(&mut self, s: f64, slot: u32, label: bool, weight: f64) {
-        if slot != u32::MAX && !self.grid.is_empty() {
-            let slot = &mut self.grid[slot as usize];
-            self.grid_len += usize::from(slot[2] == 0.0);
-            slot[usize::from(label)] += weight;
-            slot[2] += 1.0;
+        if slot != u32::MAX && self.grid.in_use() {
+            self.grid.push(slot as usize, label, weight);
         } else {
             self.push(s, label, weight);
         }
@@ -126,13 +249,10 @@ impl ScoreDistribution {
         if other.resolution == Resolution::Binned {
             self.coarsen();
         }
-        if !self.grid.is_empty() {
-            if !other.grid.is_empty() {
-                for (mine, theirs) in self.grid.iter_mut().zip(&other.grid) {
-                    if theirs[2] != 0.0 {
-                        self.grid_len += usize::from(mine[2] == 0.0);
-                        add(mine, theirs);
-                    }
+        if self.grid.in_use() {
+            if other.grid.in_use() {
+                for (k, theirs) in other.grid.iter() {
+                    self.grid.add(k, &theirs);
                 }
                 return;
             }
@@ -142,9 +262,8 @@ impl ScoreDistribution {
                 .all(|&k| grid_slot(f64::from_bits(k)).is_some())
             {
                 for (&key, theirs) in &other.counts {
-                    let slot = &mut self.grid[grid_slot(f64::from_bits(key)).unwrap_or(0)];
-                    self.grid_len += usize::from(slot[2] == 0.0);
-                    add(slot, theirs);
+                    self.grid
+                        .add(grid_slot(f64::from_bits(key)).unwrap_or(0), theirs);
                 }
                 return;
             }
@@ -158,7 +277,7 @@ impl ScoreDistribution {
             } else {
                 key
             };
-            add(self.counts.entry(key).or_insert([0.0; 3]), theirs);
+            self.counts.entry(key).or_default().merge(theirs);
         });
         if self.resolution == Resolution::Exact {
             if self.counts.len() > MAX_DISTINCT {
@@ -172,8 +291,7 @@ impl ScoreDistribution {
     /// Remove every row, keeping the resolution.
     pub fn clear(&mut self) {
         self.counts.clear();
-        self.grid = Vec::new();
-        self.grid_len = 0;
+        self.grid = Grid::default();
     }
 
     /// Exact or binned.
@@ -183,7 +301,7 @@ impl ScoreDistribution {
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.counts.len() + self.grid_len
+        self.counts.len() + self.grid.occupied
     }
 
     /// True when no row was added.
@@ -193,28 +311,19 @@ impl ScoreDistribution {
 
     /// The points in ascending score order.
     pub fn sorted(&self) -> Vec<ScorePoint> {
-        if !self.grid.is_empty() {
-            return (self.grid.iter().enumerate())
-                .filter(|(_, slot)| slot[2] != 0.0)
-                .map(|(k, &[negatives, positives, rows])| ScorePoint {
-                    score: grid_score(k),
-                    negatives,
-                    positives,
-                    rows,
-                })
+        if self.grid.in_use() {
+            return (self.grid.iter())
+                .map(|(k, slot)| slot.point(grid_score(k)))
                 .collect();
         }
-        let mut keys: Vec<(&u64, &[f64; 3])> = self.counts.iter().collect();
+        let mut keys: Vec<(&u64, &Sums)> = self.counts.iter().collect();
         keys.sort_unstable_by_key(|(k, _)| **k);
         keys.into_iter()
-            .map(|(&k, &[negatives, positives, rows])| ScorePoint {
-                score: match self.resolution {
+            .map(|(&k, sums)| {
+                sums.point(match self.resolution {
                     Resolution::Exact => f64::from_bits(k),
                     Resolution::Binned => (k as f64 + 0.5) / FINE_BINS as f64,
-                },
-                negatives,
-                positives,
-                rows,
+                })
             })
             .collect()
     }
@@ -228,7 +337,8 @@ impl ScoreDistribution {
             return 0.0;
         }
         let (mut same_bin, mut p, mut n) = (0.0, 0.0, 0.0);
-        for [neg, pos, _] in self.counts.values() {
+        for sums in self.counts.values() {
+            let (neg, pos) = (sums.negatives.value(), sums.positives.value());
             same_bin += neg * pos;
             n += neg;
             p += pos;
@@ -249,20 +359,18 @@ impl ScoreDistribution {
     }
 
     /// Every (key, sums) pair, whatever the storage.
-    fn for_each(&self, mut f: impl FnMut(u64, &[f64; 3])) {
+    fn for_each(&self, mut f: impl FnMut(u64, &Sums)) {
         for (&key, sums) in &self.counts {
             f(key, sums);
         }
-        for (k, sums) in self.grid.iter().enumerate() {
-            if sums[2] != 0.0 {
-                f(grid_score(k).to_bits(), sums);
-            }
+        for (k, sums) in self.grid.iter() {
+            f(grid_score(k).to_bits(), &sums);
         }
     }
 
     /// Move exact counts to the dense grid if every score lies on it.
     fn try_grid(&mut self) {
-        if self.off_grid || !self.grid.is_empty() {
+        if self.off_grid || self.grid.in_use() {
             return;
         }
         if !self
@@ -273,11 +381,13 @@ impl ScoreDistribution {
             self.off_grid = true;
             return;
         }
-        let mut grid = vec![[0.0; 3]; GRID_STEPS as usize + 1];
-        for (key, sums) in self.counts.drain() {
-            grid[grid_slot(f64::from_bits(key)).unwrap_or(0)] = sums;
+        let mut grid = Grid::new();
+        // Key order, so that the grid's state does not depend on the hash map's order.
+        let mut counts: Vec<(u64, Sums)> = self.counts.drain().collect();
+        counts.sort_unstable_by_key(|(k, _)| *k);
+        for (key, sums) in counts {
+            grid.add(grid_slot(f64::from_bits(key)).unwrap_or(0), &sums);
         }
-        self.grid_len = grid.iter().filter(|s| s[2] != 0.0).count();
         self.grid = grid;
     }
 
@@ -285,11 +395,8 @@ impl ScoreDistribution {
     fn ungrid(&mut self) {
         self.off_grid = true;
         let grid = std::mem::take(&mut self.grid);
-        self.grid_len = 0;
-        for (k, sums) in grid.into_iter().enumerate() {
-            if sums[2] != 0.0 {
-                self.counts.insert(grid_score(k).to_bits(), sums);
-            }
+        for (k, sums) in grid.iter() {
+            self.counts.insert(grid_score(k).to_bits(), sums);
         }
     }
 
@@ -298,25 +405,17 @@ impl ScoreDistribution {
         if self.resolution == Resolution::Binned {
             return;
         }
-        if !self.grid.is_empty() {
+        if self.grid.in_use() {
             self.ungrid();
         }
         let exact = std::mem::take(&mut self.counts);
         self.resolution = Resolution::Binned;
         for (k, theirs) in exact {
-            add(
-                self.counts
-                    .entry(bin_of(f64::from_bits(k)))
-                    .or_insert([0.0; 3]),
-                &theirs,
-            );
+            (self.counts)
+                .entry(bin_of(f64::from_bits(k)))
+                .or_default()
+                .merge(&theirs);
         }
-    }
-}
-
-fn add(mine: &mut [f64; 3], theirs: &[f64; 3]) {
-    for (m, t) in mine.iter_mut().zip(theirs) {
-        *m += t;
     }
 }
 
@@ -374,14 +473,15 @@ mod tests {
         assert_eq!(d.resolution(), Resolution::Exact);
         let pts = d.sorted();
         assert_eq!(pts.len(), 2);
-        let point = |score, negatives, positives, rows| ScorePoint {
+        let point = |score, negatives, positives, rows, positive_rows| ScorePoint {
             score,
             negatives,
             positives,
             rows,
+            positive_rows,
         };
-        assert_eq!(pts[0], point(0.0, 2.0, 0.0, 2.0));
-        assert_eq!(pts[1], point(0.25, 2.0, 1.0, 2.0));
+        assert_eq!(pts[0], point(0.0, 2.0, 0.0, 2.0, 0.0));
+        assert_eq!(pts[1], point(0.25, 2.0, 1.0, 2.0, 1.0));
         assert_eq!(d.auc_error_bound(), 0.0);
         for i in 0..=MAX_DISTINCT {
             d.push(i as f64 / (MAX_DISTINCT as f64 * 4.0), i % 2 == 0, 1.0);
@@ -423,22 +523,26 @@ mod tests {
                 (k as f64 / 10_000.0, i % 3 == 0, 0.1 * (i % 5) as f64)
             })
             .collect();
-        let mut reference: std::collections::BTreeMap<u64, [f64; 3]> = Default::default();
+        let mut reference: std::collections::BTreeMap<u64, [f64; 4]> = Default::default();
         let mut d = ScoreDistribution::default();
         for &(s, y, w) in &rows {
             let e = reference.entry(s.to_bits()).or_default();
             e[usize::from(y)] += w;
             e[2] += 1.0;
+            e[3] += f64::from(u8::from(y));
             d.push(s, y, w);
         }
-        assert!(!d.grid.is_empty(), "many on-grid scores use the grid");
+        assert!(d.grid.in_use(), "many on-grid scores use the grid");
         let expected: Vec<ScorePoint> = (reference.iter())
-            .map(|(&k, &[negatives, positives, rows])| ScorePoint {
-                score: f64::from_bits(k),
-                negatives,
-                positives,
-                rows,
-            })
+            .map(
+                |(&k, &[negatives, positives, rows, positive_rows])| ScorePoint {
+                    score: f64::from_bits(k),
+                    negatives,
+                    positives,
+                    rows,
+                    positive_rows,
+                },
+            )
             .collect();
         assert_eq!(d.sorted(), expected);
         assert_eq!(d.len(), expected.len());
@@ -459,9 +563,27 @@ mod tests {
         assert_eq!(b, d);
         // An off-grid score moves the counts back to the hash map, losing nothing.
         d.push(0.123_456_7, true, 1.0);
-        assert!(d.grid.is_empty());
+        assert!(!d.grid.in_use());
         assert_eq!(d.len(), expected.len() + 1);
         assert_eq!(d.resolution(), Resolution::Exact);
+    }
+
+    #[test]
+    fn grid_keeps_weight_sums_only_once_a_weight_is_not_1() {
+        let mut d = ScoreDistribution::default();
+        for i in 0..2 * GRID_AFTER {
+            d.push((i % 10_001) as f64 / 10_000.0, i % 2 == 0, 1.0);
+        }
+        assert!(d.grid.in_use() && d.grid.weights.is_empty());
+        let before = d.sorted();
+        d.push(0.0, true, 2.5);
+        assert_eq!(d.grid.weights.len(), d.grid.rows.len());
+        let after = d.sorted();
+        assert_eq!(after[1..], before[1..]);
+        let zero = (before[0], after[0]);
+        assert_eq!(zero.1.positives, zero.0.positives + 2.5);
+        assert_eq!(zero.1.positive_rows, zero.0.positive_rows + 1.0);
+        assert_eq!(zero.1.negatives, zero.0.negatives);
     }
 
     #[test]

@@ -18,10 +18,12 @@ mod distribution;
 pub mod multiclass;
 pub mod regression;
 mod stats;
+mod sum;
 pub mod tasks;
 
 pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
+pub use sum::Sum;
 
 /// The values of every protected column for one cell (`None` = missing value).
 pub type CellKey = Vec<Option<String>>;
@@ -167,11 +169,7 @@ pub fn aggregate_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
     table
 }
 
-/// `folded.merge(aggregate_batch(batch, options))`, with the same result to the bit, but
-/// cheaper (issue 8): without a weight column, every score-distribution sum is a count of
-/// rows (an integer, exact in any order), so rows go straight into `folded`'s distributions
-/// instead of into a per-batch one that is merged afterwards. All other sums are still formed
-/// per batch and then added, so their rounding is that of the per-batch merge.
+/// Continue `folded`'s statistics with the rows of `batch`, in row order within each cell.
 fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) {
     let (cell_of_row, keys) = cell_indices(batch);
     // Each cell's running statistics continue in place, row by row in file order, so no sum

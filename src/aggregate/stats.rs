@@ -2,7 +2,10 @@
 
 use std::sync::OnceLock;
 
+use std::ops::AddAssign;
+
 use super::distribution::{grid_score, ScoreDistribution, GRID_STEPS};
+use super::sum::Sum;
 
 /// The four cells of a binary confusion matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -18,9 +21,13 @@ pub struct Confusion<T> {
     pub fn_: T,
 }
 
-impl<T: Copy + std::ops::AddAssign> Confusion<T> {
+impl<T: Copy> Confusion<T> {
     /// Add `amount` to the cell of (`label`, `decision`).
-    pub fn add(&mut self, label: bool, decision: bool, amount: T) {
+    #[inline]
+    pub fn add<A>(&mut self, label: bool, decision: bool, amount: A)
+    where
+        T: AddAssign<A>,
+    {
         match (label, decision) {
             (true, true) => self.tp += amount,
             (false, true) => self.fp += amount,
@@ -30,11 +37,37 @@ impl<T: Copy + std::ops::AddAssign> Confusion<T> {
     }
 
     /// Cell-wise sum.
-    pub fn merge(&mut self, other: &Self) {
+    pub fn merge(&mut self, other: &Self)
+    where
+        T: AddAssign,
+    {
         self.tp += other.tp;
         self.fp += other.fp;
         self.tn += other.tn;
         self.fn_ += other.fn_;
+    }
+}
+
+impl Confusion<Sum> {
+    /// The four sums' values.
+    pub fn value(&self) -> Confusion<f64> {
+        Confusion {
+            tp: self.tp.value(),
+            fp: self.fp.value(),
+            tn: self.tn.value(),
+            fn_: self.fn_.value(),
+        }
+    }
+}
+
+impl From<Confusion<f64>> for Confusion<Sum> {
+    fn from(c: Confusion<f64>) -> Self {
+        Confusion {
+            tp: c.tp.into(),
+            fp: c.fp.into(),
+            tn: c.tn.into(),
+            fn_: c.fn_.into(),
+        }
     }
 }
 
@@ -44,11 +77,11 @@ pub struct BinStats {
     /// Rows in the bin (unweighted).
     pub rows: u64,
     /// Σ w.
-    pub weight: f64,
+    pub weight: Sum,
     /// Σ w·s.
-    pub sum_score: f64,
+    pub sum_score: Sum,
     /// Σ w·y.
-    pub sum_label: f64,
+    pub sum_label: Sum,
 }
 
 /// Score sums of one group; all zero when the audit has no score column.
@@ -57,15 +90,15 @@ pub struct ScoreStats {
     /// Rows with a score (unweighted).
     pub rows: u64,
     /// Σ w over rows with a score.
-    pub weight: f64,
+    pub weight: Sum,
     /// Σ w·s.
-    pub sum_score: f64,
+    pub sum_score: Sum,
     /// Σ w·y.
-    pub sum_label: f64,
+    pub sum_label: Sum,
     /// Σ w·(s − y)² (Brier).
-    pub sum_squared_error: f64,
+    pub sum_squared_error: Sum,
     /// Σ w·(−y·ln p − (1−y)·ln(1−p)), p = s clipped to [ε, 1−ε], ε = `f64::EPSILON` (log loss).
-    pub sum_log_loss: f64,
+    pub sum_log_loss: Sum,
     /// Equal-width bins, right-closed (see [`bin_index`]).
     pub bins: Vec<BinStats>,
     /// Σ w of negatives and positives per score, for AUC, ROC, quantile bins and the
@@ -84,11 +117,11 @@ pub struct GroupStats {
     /// Confusion counts (unweighted).
     pub counts: Confusion<u64>,
     /// Confusion sums of sample weights (equal to `counts` without a weight column).
-    pub weighted: Confusion<f64>,
+    pub weighted: Confusion<Sum>,
     /// Confusion sums of squared sample weights Σw² (equal to `counts` without a weight
     /// column): with `weighted` they give Kish's effective sample size (Σw)²/Σw² of any rate's
     /// denominator, for confidence intervals and tests on weighted data (issue 5).
-    pub weighted_sq: Confusion<f64>,
+    pub weighted_sq: Confusion<Sum>,
     /// Score statistics.
     pub score: ScoreStats,
 }
@@ -176,7 +209,7 @@ impl ScoreStats {
                 (p.ln(), (1.0 - p).ln())
             }
         };
-        self.sum_log_loss -= w * if label { ln_p } else { ln_q };
+        self.sum_log_loss += -w * if label { ln_p } else { ln_q };
         if !self.bins.is_empty() {
             let b = bin_index(s, self.bins.len());
             let bin = &mut self.bins[b];
@@ -281,14 +314,14 @@ mod tests {
                 fn_: 0
             }
         );
-        assert_eq!(g.weighted.tp, 2.0);
-        assert_eq!(g.weighted_sq.tp, 4.0); // 2²
-        assert_eq!(g.weighted_sq.tn, 1.0);
-        assert_eq!(g.score.sum_score, 1.75);
+        assert_eq!(g.weighted.tp.value(), 2.0);
+        assert_eq!(g.weighted_sq.tp.value(), 4.0); // 2²
+        assert_eq!(g.weighted_sq.tn.value(), 1.0);
+        assert_eq!(g.score.sum_score.value(), 1.75);
         // Brier sums: 2·0.25² + 0.25² = 0.1875
-        assert_eq!(g.score.sum_squared_error, 0.1875);
+        assert_eq!(g.score.sum_squared_error.value(), 0.1875);
         assert_eq!(g.score.bins[0].rows, 1);
-        assert_eq!(g.score.bins[1].sum_label, 2.0);
+        assert_eq!(g.score.bins[1].sum_label.value(), 2.0);
         assert_eq!(g.score.distribution.len(), 2);
     }
 
@@ -328,7 +361,7 @@ mod tests {
         let [mut left, right] = parts;
         left.merge(&right);
         assert_eq!(left, all);
-        assert_eq!(all.weighted_sq.tp, 13.0);
-        assert_eq!(all.weighted_sq.fn_, 0.25);
+        assert_eq!(all.weighted_sq.tp.value(), 13.0);
+        assert_eq!(all.weighted_sq.fn_.value(), 0.25);
     }
 }

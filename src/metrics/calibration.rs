@@ -58,18 +58,18 @@ pub struct BinRow {
 
 /// Mean score Σw·s / Σw.
 pub fn mean_score(s: &ScoreStats) -> Value {
-    Value::ratio(s.sum_score, s.weight, NO_SCORES)
+    Value::ratio(s.sum_score.value(), s.weight.value(), NO_SCORES)
 }
 
 /// Brier score Σw·(s − y)² / Σw. scikit-learn `brier_score_loss`.
 pub fn brier(s: &ScoreStats) -> Value {
-    Value::ratio(s.sum_squared_error, s.weight, NO_SCORES)
+    Value::ratio(s.sum_squared_error.value(), s.weight.value(), NO_SCORES)
 }
 
 /// Log loss −Σw·(y·ln p + (1−y)·ln(1−p)) / Σw with p clipped to [ε, 1−ε], ε = `f64::EPSILON`.
 /// scikit-learn `log_loss`.
 pub fn log_loss(s: &ScoreStats) -> Value {
-    Value::ratio(s.sum_log_loss, s.weight, NO_SCORES)
+    Value::ratio(s.sum_log_loss.value(), s.weight.value(), NO_SCORES)
 }
 
 /// The equal-width bins of a group (exact sums, accumulated row by row).
@@ -84,9 +84,9 @@ pub fn uniform_bins(s: &ScoreStats) -> Vec<BinRow> {
             lo: edge(k),
             hi: edge(k + 1),
             rows: bin.rows as f64,
-            weight: bin.weight,
-            sum_score: bin.sum_score,
-            sum_label: bin.sum_label,
+            weight: bin.weight.value(),
+            sum_score: bin.sum_score.value(),
+            sum_label: bin.sum_label.value(),
         })
         .collect()
 }
@@ -202,7 +202,9 @@ fn bin_gaps(bins: &[BinRow]) -> impl Iterator<Item = (f64, f64)> + '_ {
 /// ```
 /// use fairaudit::aggregate::ScorePoint;
 /// use fairaudit::metrics::calibration::auc;
-/// let p = |score, negatives, positives| ScorePoint { score, negatives, positives, rows: 1.0 };
+/// let p = |score, negatives, positives| ScorePoint {
+///     score, negatives, positives, rows: negatives + positives, positive_rows: positives,
+/// };
 /// // Positives at 0.4 and 0.8, negatives at 0.2 and 0.4: (1 + 1 + ½ + 1) / 4
 /// let points = [p(0.2, 1.0, 0.0), p(0.4, 1.0, 1.0), p(0.8, 0.0, 1.0)];
 /// assert_eq!(auc(&points).value, Some(0.875));
@@ -247,7 +249,7 @@ pub fn bnsp_auc(group: &ScoreDistribution, all: &ScoreDistribution) -> Value {
 
 /// Join the group's points with those of the rows outside it (all − group), at a common
 /// resolution, and build (negatives, positives) per score with `pick(group, others)`.
-fn mix(
+pub(crate) fn mix(
     group: &ScoreDistribution,
     all: &ScoreDistribution,
     pick: impl Fn(&ScorePoint, &ScorePoint) -> (f64, f64),
@@ -266,6 +268,7 @@ fn mix(
         negatives: 0.0,
         positives: 0.0,
         rows: 0.0,
+        positive_rows: 0.0,
     };
     let mut out = Vec::with_capacity(ap.len());
     let mut i = 0;
@@ -282,6 +285,7 @@ fn mix(
             negatives: (a.negatives - mine.negatives).max(0.0),
             positives: (a.positives - mine.positives).max(0.0),
             rows: a.rows - mine.rows,
+            positive_rows: a.positive_rows - mine.positive_rows,
         };
         let (negatives, positives) = pick(&mine, &others);
         out.push(ScorePoint {
@@ -289,6 +293,7 @@ fn mix(
             negatives,
             positives,
             rows: 0.0,
+            positive_rows: 0.0,
         });
     }
     out
@@ -443,6 +448,7 @@ mod tests {
                 negatives: 1.0,
                 positives: 1.0,
                 rows: 2.0,
+                positive_rows: 1.0,
             })
             .collect();
         let roc = roc_curve(&many, 201);

@@ -131,7 +131,7 @@ pub fn total(c: &Confusion<f64>) -> f64 {
 
 /// Every rate metric of one group, keyed as in [`RATE_METRICS`].
 pub fn rate_metrics(stats: &GroupStats, attribute_predicted_positives: f64) -> Metrics {
-    let c = &stats.weighted;
+    let c = &stats.weighted.value();
     [
         ("selection_rate", selection_rate(c)),
         ("base_rate", base_rate(c)),

@@ -216,6 +216,7 @@ mod tests {
             negatives,
             positives,
             rows: negatives + positives,
+            positive_rows: positives,
         }
     }
 

@@ -98,7 +98,7 @@ fn to_overall(metric: &str, values: &[f64], overall: &Value) -> (Value, Value) {
 ///
 /// `groups` are the compared groups' metrics and weighted confusion counts; `overall` the
 /// metrics over all rows. Every metric key of the groups gets its [`AGGREGATES`].
-pub fn summary(groups: &[(&Metrics, &Confusion<f64>)], overall: &Metrics) -> Metrics {
+pub fn summary(groups: &[(&Metrics, Confusion<f64>)], overall: &Metrics) -> Metrics {
     let mut out = Metrics::new();
     let keys: Vec<&String> = groups
         .first()
@@ -118,7 +118,7 @@ pub fn summary(groups: &[(&Metrics, &Confusion<f64>)], overall: &Metrics) -> Met
         }
     }
     add_named(&mut out);
-    let benefits = group_mean_benefits(groups.iter().map(|(_, c)| *c));
+    let benefits = group_mean_benefits(groups.iter().map(|(_, c)| c));
     out.insert(
         "between_all_groups_theil_index".into(),
         inequality::theil_index(&benefits),

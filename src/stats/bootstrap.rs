@@ -20,10 +20,10 @@
 //! per cell, then the metrics, recomputed by the same pure functions as the audit
 //! ([`rates::rate_metrics`], [`disparity::disparities`], [`summary::summary`]).
 //!
-//! Score-based metrics (mean score, Brier, log loss, ECE, MCE, AUC) are not resampled: the
-//! confusion counts do not carry the scores, and the score statistics do not carry the
-//! decisions, so a joint redraw is impossible from these statistics; their values carry no
-//! bootstrap interval.
+//! Score-based metrics (mean score, Brier, log loss, ECE, MCE, AUC, BPSN/BNSP AUC) are
+//! redrawn separately, from the per-cell score distributions ([`super::score_bootstrap`]): no
+//! metric depends on both the decision and the score, so each metric's replicates have the
+//! distribution of a joint redraw, and every interval is a marginal one.
 //!
 //! Determinism: replicate r draws from `ChaCha8Rng::seed_from_u64(seed)` on stream r, and
 //! cells are visited in key order, so a replicate's values depend on (seed, r) only; the
@@ -37,9 +37,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
 use rayon::prelude::*;
 
-use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats};
+use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats, Sum};
 use crate::metrics::disparity::{self, Disparity};
 use crate::metrics::{inequality, rates, summary, Metrics};
+
+use super::score_bootstrap::{Draw, ScoreDesign};
 
 /// How one attribute (or intersection) is compared in every replicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,9 +146,25 @@ impl Outcome {
 /// The rate-based results of `table` under `design`: the same functions as the audit, on the
 /// confusion counts only.
 pub fn evaluate(table: &CellTable, design: &[AttributeDesign]) -> Outcome {
+    evaluate_with(table, design, None)
+}
+
+/// [`evaluate`], plus the score metrics of `scores` (a design and one draw of it): they join
+/// the rate metrics before disparities and summaries are formed, so those cover them too.
+pub fn evaluate_with(
+    table: &CellTable,
+    design: &[AttributeDesign],
+    scores: Option<(&ScoreDesign, &Draw)>,
+) -> Outcome {
     let total = table.total();
-    let mut overall = rates::rate_metrics(&total, total.weighted.tp + total.weighted.fp);
-    let benefits = inequality::benefits(&total.weighted);
+    let mut overall = rates::rate_metrics(
+        &total,
+        total.weighted.tp.value() + total.weighted.fp.value(),
+    );
+    if let Some((sd, draw)) = scores {
+        overall.extend(sd.overall(draw));
+    }
+    let benefits = inequality::benefits(&total.weighted.value());
     overall.insert("theil_index".into(), inequality::theil_index(&benefits));
     overall.insert(
         "generalized_entropy_index".into(),
@@ -158,18 +176,28 @@ pub fn evaluate(table: &CellTable, design: &[AttributeDesign]) -> Outcome {
     );
     let attributes = design
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(a, d)| {
             let groups = table.roll_up(&d.positions);
-            let pp: f64 = groups.values().map(|g| g.weighted.tp + g.weighted.fp).sum();
+            let mut score_metrics = scores.map(|(sd, draw)| sd.groups(a, draw).into_iter());
+            let pp: f64 = (groups.values())
+                .map(|g| g.weighted.tp.value() + g.weighted.fp.value())
+                .sum();
             let metrics: BTreeMap<&CellKey, Metrics> = groups
                 .iter()
-                .map(|(k, g)| (k, rates::rate_metrics(g, pp)))
+                .map(|(k, g)| {
+                    let mut m = rates::rate_metrics(g, pp);
+                    if let Some(s) = score_metrics.as_mut().and_then(Iterator::next) {
+                        m.extend(s);
+                    }
+                    (k, m)
+                })
                 .collect();
             let reference = d.reference.as_ref().and_then(|r| metrics.get(r));
-            let compared: Vec<(&Metrics, &Confusion<f64>)> = d
+            let compared: Vec<(&Metrics, Confusion<f64>)> = d
                 .compared
                 .iter()
-                .filter_map(|k| Some((metrics.get(k)?, &groups.get(k)?.weighted)))
+                .filter_map(|k| Some((metrics.get(k)?, groups.get(k)?.weighted.value())))
                 .collect();
             let summary = summary::summary(&compared, &overall);
             let groups = metrics
@@ -220,11 +248,15 @@ fn resample_cell(stats: &GroupStats, rng: &mut ChaCha8Rng) -> GroupStats {
             x as f64 * (sum / count as f64)
         }
     };
-    let scaled = |s: &Confusion<f64>| Confusion {
-        tp: scale(x[0], c.tp, s.tp),
-        fp: scale(x[1], c.fp, s.fp),
-        tn: scale(x[2], c.tn, s.tn),
-        fn_: scale(x[3], c.fn_, s.fn_),
+    let scaled = |s: &Confusion<Sum>| {
+        let s = s.value();
+        Confusion {
+            tp: scale(x[0], c.tp, s.tp),
+            fp: scale(x[1], c.fp, s.fp),
+            tn: scale(x[2], c.tn, s.tn),
+            fn_: scale(x[3], c.fn_, s.fn_),
+        }
+        .into()
     };
     GroupStats {
         rows: stats.rows,
@@ -264,12 +296,15 @@ fn multinomial(n: u64, counts: [u64; 4], rng: &mut ChaCha8Rng) -> [u64; 4] {
 }
 
 /// The values at `slots` in `replicates` bootstrap replicates of `table`: one row per
-/// replicate, in replicate order; `None` where a statistic is undefined in a replicate.
+/// replicate, in replicate order; `None` where a statistic is undefined in a replicate. With
+/// `scores`, the score metrics are redrawn too ([`super::score_bootstrap`]), from stream
+/// 2³² + r of the same seed.
 ///
 /// Runs on the current rayon pool; the result does not depend on its size.
 pub fn replicate_values(
     table: &CellTable,
     design: &[AttributeDesign],
+    scores: Option<&ScoreDesign>,
     slots: &[Slot],
     replicates: u32,
     seed: u64,
@@ -279,7 +314,13 @@ pub fn replicate_values(
         .map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(u64::from(r));
-            let outcome = evaluate(&resample(table, &mut rng), design);
+            let cells = resample(table, &mut rng);
+            let draw = scores.map(|sd| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream((1 << 32) | u64::from(r));
+                sd.draw(&mut rng)
+            });
+            let outcome = evaluate_with(&cells, design, scores.zip(draw.as_ref()));
             slots.iter().map(|s| outcome.get(s)).collect()
         })
         .collect()
@@ -336,8 +377,8 @@ mod tests {
             let c = stats.counts;
             assert_eq!(c.tp + c.fp + c.tn + c.fn_, t.cells[key].rows);
             // Unweighted: weights equal counts.
-            assert_eq!(stats.weighted.tp, c.tp as f64);
-            assert_eq!(stats.weighted_sq.fn_, c.fn_ as f64);
+            assert_eq!(stats.weighted.tp.value(), c.tp as f64);
+            assert_eq!(stats.weighted_sq.fn_.value(), c.fn_ as f64);
         }
     }
 
@@ -351,7 +392,10 @@ mod tests {
         };
         let r = resample(&t, &mut ChaCha8Rng::seed_from_u64(0));
         let s = &r.cells[&vec![None]];
-        assert_eq!((s.weighted.tp, s.weighted_sq.tp), (6.0, 20.0));
+        assert_eq!(
+            (s.weighted.tp.value(), s.weighted_sq.tp.value()),
+            (6.0, 20.0)
+        );
     }
 
     #[test]
@@ -375,9 +419,9 @@ mod tests {
             },
             Slot::Overall("accuracy".into()),
         ];
-        let a = replicate_values(&t, &design, &slots, 50, 11);
-        let b = replicate_values(&t, &design, &slots, 50, 11);
-        let c = replicate_values(&t, &design, &slots, 50, 12);
+        let a = replicate_values(&t, &design, None, &slots, 50, 11);
+        let b = replicate_values(&t, &design, None, &slots, 50, 11);
+        let c = replicate_values(&t, &design, None, &slots, 50, 12);
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 50);

@@ -15,7 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats};
+use crate::aggregate::{CellKey, CellTable, Confusion, GroupStats, Sum};
+use crate::metrics::calibration::Binning;
 use crate::metrics::catalog::Resolved;
 use crate::metrics::disparity::Disparity;
 use crate::metrics::{Metrics, Value};
@@ -29,6 +30,7 @@ pub mod class_bootstrap;
 pub mod distances;
 pub mod hypothesis;
 pub mod prec;
+pub mod score_bootstrap;
 
 use bootstrap::{AttributeDesign, Slot};
 use ci::CiMethod;
@@ -205,7 +207,8 @@ const PROPORTIONS: [(&str, Cells, Cells); 12] = [
     ("error_rate", [false, true, false, true], ALL),
 ];
 
-fn sum(c: &Confusion<f64>, cells: Cells) -> f64 {
+fn sum(c: &Confusion<Sum>, cells: Cells) -> f64 {
+    let c = c.value();
     [c.tp, c.fp, c.tn, c.fn_]
         .iter()
         .zip(cells)
@@ -277,6 +280,7 @@ pub fn attach_rate_cis(
 /// with the attributes `defs`. No `value` changes.
 pub fn annotate(
     opts: &Uncertainty,
+    binning: Binning,
     table: &CellTable,
     defs: &[AttributeDef],
     report: &mut AuditReport,
@@ -291,8 +295,8 @@ pub fn annotate(
         let keys: Vec<CellKey> = groups.keys().cloned().collect();
         let pp = groups.values().fold((0.0, 0.0), |(w, w2), g| {
             (
-                w + g.weighted.tp + g.weighted.fp,
-                w2 + g.weighted_sq.tp + g.weighted_sq.fp,
+                w + g.weighted.tp.value() + g.weighted.fp.value(),
+                w2 + g.weighted_sq.tp.value() + g.weighted_sq.fp.value(),
             )
         });
         for (g, stats) in attribute.groups.iter_mut().zip(groups.values()) {
@@ -374,19 +378,29 @@ pub fn annotate(
         }
     }
     if opts.bootstrap > 0 {
-        bootstrap_intervals(opts, table, &designs, report);
+        bootstrap_intervals(opts, binning, table, &designs, report);
     }
 }
 
 /// Percentile intervals from `opts.bootstrap` replicates for every defined value of the report
-/// that has no interval yet and that the replicates recompute (rate-based values only).
+/// that has no interval yet and that the replicates recompute (rate-based values, and the
+/// score metrics of [`score_bootstrap`] with everything derived from them).
+///
+/// Each replicate value is shifted by (report value − value recomputed from the unresampled
+/// statistics): zero for the rates, and for the score metrics the small difference between
+/// the row-by-row sums and the sums rebuilt from the score distribution (binned beyond
+/// 65,536 distinct scores), so every interval is centred on the reported value's scale.
 fn bootstrap_intervals(
     opts: &Uncertainty,
+    binning: Binning,
     table: &CellTable,
     designs: &[AttributeDesign],
     report: &mut AuditReport,
 ) {
-    let observed = bootstrap::evaluate(table, designs);
+    let scores = score_bootstrap::ScoreDesign::new(table, designs, binning);
+    let unresampled = scores.as_ref().map(|sd| sd.observed());
+    let observed =
+        bootstrap::evaluate_with(table, designs, scores.as_ref().zip(unresampled.as_ref()));
     let mut slots = Vec::new();
     let mut consider = |slot: Slot, v: &Value| {
         if v.value.is_some() && v.ci.is_none() && observed.get(&slot).is_some() {
@@ -458,11 +472,21 @@ fn bootstrap_intervals(
             );
         }
     }
-    let rows = bootstrap::replicate_values(table, designs, &slots, opts.bootstrap, opts.seed);
+    let rows = bootstrap::replicate_values(
+        table,
+        designs,
+        scores.as_ref(),
+        &slots,
+        opts.bootstrap,
+        opts.seed,
+    );
     for (s, slot) in slots.iter().enumerate() {
-        let column: Vec<Option<f64>> = rows.iter().map(|row| row[s]).collect();
+        let recomputed = observed.get(slot);
         if let Some(v) = value_mut(report, slot) {
-            if let Some(x) = v.value {
+            if let (Some(x), Some(y)) = (v.value, recomputed) {
+                let shift = x - y;
+                let column: Vec<Option<f64>> =
+                    rows.iter().map(|row| row[s].map(|r| r + shift)).collect();
                 v.ci = ci::percentile_interval(&column, opts.confidence, x);
             }
         }

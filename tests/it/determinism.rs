@@ -141,7 +141,8 @@ fn json_does_not_depend_on_the_thread_count() {
 /// Numerical robustness (issue 9): counts are exact integers, and an aggregate of 10⁸ rows built
 /// the way a stream builds it (10 000 batches of 10 000 rows folded one after the other) keeps
 /// every rate and score metric within 1e-9 of the same metric on one batch (equal in exact
-/// arithmetic, since every batch is the same).
+/// arithmetic, since every batch is the same), and every weighted sum stays within two ulps of
+/// its exact value.
 #[test]
 fn a_hundred_million_row_aggregate_keeps_1e_9_agreement() {
     use fairaudit::aggregate::GroupStats;
@@ -161,8 +162,34 @@ fn a_hundred_million_row_aggregate_keeps_1e_9_agreement() {
     }
     assert_eq!(total.rows, 100_000_000);
     assert_eq!(total.counts.tp, batch.counts.tp * 10_000);
+    // Every weighted sum is compensated: the total is 10⁴ × the batch's sum to within two
+    // ulps, where 10⁴ plain f64 additions drift by about a hundred.
+    let sums = |g: &GroupStats| {
+        let (w, w2, s) = (g.weighted.value(), g.weighted_sq.value(), &g.score);
+        [
+            w.tp,
+            w.fp,
+            w.tn,
+            w.fn_,
+            w2.tp,
+            w2.fn_,
+            s.weight.value(),
+            s.sum_score.value(),
+            s.sum_label.value(),
+            s.sum_squared_error.value(),
+            s.sum_log_loss.value(),
+            s.bins[3].sum_score.value(),
+        ]
+    };
+    for (i, (one, all)) in sums(&batch).into_iter().zip(sums(&total)).enumerate() {
+        let expected = one * 10_000.0;
+        assert!(
+            (all - expected).abs() <= 2.0 * f64::EPSILON * expected.abs(),
+            "sum {i}: {all} vs {expected}"
+        );
+    }
     let metrics = |g: &GroupStats| {
-        let mut m = rate_metrics(g, g.weighted.tp + g.weighted.fp);
+        let mut m = rate_metrics(g, g.weighted.tp.value() + g.weighted.fp.value());
         m.extend(score_metrics(&g.score, Binning::Uniform));
         m
     };

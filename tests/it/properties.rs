@@ -86,14 +86,26 @@ fn assert_close(a: &GroupStats, b: &GroupStats) {
     assert_eq!(a.rows, b.rows);
     assert_eq!(a.counts, b.counts);
     let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * (1.0 + x.abs().max(y.abs()));
-    assert!(close(a.weighted.tp, b.weighted.tp) && close(a.weighted.fn_, b.weighted.fn_));
-    assert!(close(a.score.sum_score, b.score.sum_score));
-    assert!(close(a.score.sum_squared_error, b.score.sum_squared_error));
-    assert!(close(a.score.sum_log_loss, b.score.sum_log_loss));
+    assert!(
+        close(a.weighted.tp.value(), b.weighted.tp.value())
+            && close(a.weighted.fn_.value(), b.weighted.fn_.value())
+    );
+    assert!(close(a.score.sum_score.value(), b.score.sum_score.value()));
+    assert!(close(
+        a.score.sum_squared_error.value(),
+        b.score.sum_squared_error.value()
+    ));
+    assert!(close(
+        a.score.sum_log_loss.value(),
+        b.score.sum_log_loss.value()
+    ));
     assert_eq!(a.score.bins.len(), b.score.bins.len());
     for (x, y) in a.score.bins.iter().zip(&b.score.bins) {
         assert_eq!(x.rows, y.rows);
-        assert!(close(x.sum_score, y.sum_score) && close(x.sum_label, y.sum_label));
+        assert!(
+            close(x.sum_score.value(), y.sum_score.value())
+                && close(x.sum_label.value(), y.sum_label.value())
+        );
     }
     assert_eq!(a.score.distribution.sorted(), b.score.distribution.sorted());
 }
