@@ -53,6 +53,7 @@ fn batches(total: usize) -> Vec<Batch> {
                 categorical(4, &mut rng, n),
             ],
             skipped: BTreeMap::new(),
+            outcomes: None,
         });
         left -= n;
     }

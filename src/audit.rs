@@ -31,6 +31,10 @@ pub fn run(audit: &Audit) -> Result<AuditReport> {
 
 /// [`run`], telling `on_rows` how many rows each batch read held.
 pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Result<AuditReport> {
+    // Multiclass (not collapsed by `favorable`) and regression audits (issue 11).
+    if !audit.columns.task.is_binary() && audit.columns.favorable.is_empty() {
+        return crate::tasks::run_with_progress(audit, on_rows);
+    }
     let (aggregate, sha256) = std::thread::scope(|s| {
         let hash = s.spawn(|| provenance::sha256_of(&audit.source));
         let aggregate = aggregate::aggregate_with_limit(
@@ -55,6 +59,32 @@ pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Resul
 
 /// An audit of no rows would pass every gate while measuring nothing: a file with a header
 /// only, or one whose every row was skipped, is an input error (issue 9).
+pub(crate) fn check_rows_read(
+    path: &Path,
+    rows_read: u64,
+    rows_used: u64,
+    skipped: &BTreeMap<String, u64>,
+) -> Result<()> {
+    let schema = |msg: String| Error::Schema {
+        path: path.to_path_buf(),
+        msg,
+    };
+    if rows_read == 0 {
+        return Err(schema("no data rows (the file has a header only)".into()));
+    }
+    if rows_used == 0 {
+        let reasons: Vec<String> = skipped
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        return Err(schema(format!(
+            "no valid rows: all {rows_read} data rows were skipped ({})",
+            reasons.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 fn check_rows(path: &Path, agg: &Aggregate) -> Result<()> {
     let schema = |msg: String| Error::Schema {
         path: path.to_path_buf(),
@@ -130,6 +160,8 @@ pub fn build_report(
                 prediction: columns.prediction.clone(),
                 weight: columns.weight.clone(),
                 positive_label: columns.positive_label.clone(),
+                task: columns.task,
+                favorable: columns.favorable.clone(),
             },
         },
         threshold: columns.threshold,
@@ -138,6 +170,7 @@ pub fn build_report(
             bins: audit.bins,
             invalid_rows: format!("{:?}", columns.invalid_rows).to_lowercase(),
             uncertainty: audit.uncertainty,
+            quantile: None,
         },
         overall: Overall {
             count: total.rows,
@@ -259,6 +292,7 @@ fn attribute_report(
             disparities: BTreeMap::new(),
             uncertainty: Default::default(),
             calibration: calibration_table(audit, stats),
+            outcome: None,
         })
         .collect();
     let (reference, reference_rule) = match audit.references.get(&def.name) {
@@ -312,7 +346,7 @@ fn attribute_report(
 
 /// The default reference: the largest group of sufficient size; ties go to the
 /// lexicographically smallest value (the goldens' rule, and Aequitas' `major_group`).
-fn largest_group(groups: &[GroupReport]) -> Option<String> {
+pub(crate) fn largest_group(groups: &[GroupReport]) -> Option<String> {
     groups
         .iter()
         .filter(|g| !g.insufficient_data)

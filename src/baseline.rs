@@ -186,6 +186,10 @@ impl Baseline {
         for (what, path) in [
             ("threshold", &["threshold"][..]),
             ("min_group_size", &["options", "min_group_size"][..]),
+            // Multiclass and regression audits (issue 11); absent on both sides for binary.
+            ("task", &["input", "columns", "task"][..]),
+            ("favorable classes", &["input", "columns", "favorable"][..]),
+            ("quantile", &["options", "quantile", "q"][..]),
         ] {
             let base = path.iter().fold(b, |node, k| &node[*k]);
             let cand = serde_json::to_value(candidate).ok();

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::metrics::calibration::Binning;
-use crate::metrics::catalog::CATALOG;
+use crate::metrics::catalog;
 use crate::output::write_atomic;
 use crate::report::html::Html;
 use crate::report::json::Json;
@@ -324,6 +324,18 @@ pub struct RunArgs {
     /// Value of label/prediction meaning positive (others are negative).
     #[arg(long)]
     pub positive_label: Option<String>,
+    /// What label and prediction hold [default: binary].
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Multiclass: classes that count as positive; collapses to the binary audit.
+    #[arg(long, value_delimiter = ',', value_name = "CLASS")]
+    pub favorable: Vec<String>,
+    /// Multiclass: the score column of a class, CLASS=COLUMN; repeatable (one-vs-rest AUC).
+    #[arg(long, value_name = "CLASS=COLUMN")]
+    pub class_score: Vec<String>,
+    /// Regression: q of share_above_quantile, in [0, 1] [default: 0.5].
+    #[arg(long)]
+    pub quantile: Option<f64>,
     /// CSV field delimiter (one character; 'tab' for a tab) [default: ,].
     #[arg(long)]
     pub delimiter: Option<String>,
@@ -386,6 +398,27 @@ pub enum ColorChoice {
     Always,
     /// Never.
     Never,
+}
+
+/// `--task` values (issue 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// 0/1 labels and decisions.
+    Binary,
+    /// K classes.
+    Multiclass,
+    /// Numeric label and prediction.
+    Regression,
+}
+
+impl From<TaskArg> for crate::input::Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Binary => crate::input::Task::Binary,
+            TaskArg::Multiclass => crate::input::Task::Multiclass,
+            TaskArg::Regression => crate::input::Task::Regression,
+        }
+    }
 }
 
 /// `--binning` values.
@@ -486,6 +519,9 @@ fn data_columns(
         positive_label: d.positive_label.clone(),
         threshold,
         invalid_rows: crate::input::InvalidRows::default(),
+        task: crate::input::Task::Binary,
+        favorable: Vec::new(),
+        class_scores: Vec::new(),
     };
     Ok((crate::input::Source::from_path(&d.data, delimiter), columns))
 }
@@ -743,6 +779,21 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
     set(&mut spec.columns.prediction, a.prediction);
     set(&mut spec.columns.weight, a.weight);
     set(&mut spec.columns.positive_label, a.positive_label);
+    set(&mut spec.columns.task, a.task.map(Into::into));
+    if !a.favorable.is_empty() {
+        spec.columns.favorable = Some(a.favorable.iter().map(|c| c.trim().to_string()).collect());
+    }
+    set(&mut spec.audit.quantile, a.quantile);
+    if !a.class_score.is_empty() {
+        let mut map = std::collections::BTreeMap::new();
+        for pair in &a.class_score {
+            let (class, column) = pair.split_once('=').ok_or_else(|| {
+                Error::spec("--class-score", format!("'{pair}' is not CLASS=COLUMN"))
+            })?;
+            map.insert(class.trim().to_string(), column.trim().to_string());
+        }
+        spec.columns.class_scores = Some(map);
+    }
     set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
     set(&mut spec.audit.bins, a.bins);
@@ -806,13 +857,15 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
 
 fn print_metrics(json: bool) -> Result<()> {
     let text = if json {
-        serde_json::to_string_pretty(CATALOG).map_err(|e| Error::Render {
-            format: "json",
-            msg: e.to_string(),
+        serde_json::to_string_pretty(&catalog::all().collect::<Vec<_>>()).map_err(|e| {
+            Error::Render {
+                format: "json",
+                msg: e.to_string(),
+            }
         })? + "\n"
     } else {
         let mut t = String::new();
-        for m in CATALOG {
+        for m in catalog::all() {
             let peers: Vec<String> = [
                 ("Fairlearn", m.fairlearn),
                 ("AIF360", m.aif360),

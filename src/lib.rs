@@ -30,6 +30,7 @@ pub mod report;
 pub mod spec;
 pub mod stats;
 pub mod synth;
+pub mod tasks;
 pub mod verdict;
 pub mod verify;
 

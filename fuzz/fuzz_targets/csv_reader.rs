@@ -29,6 +29,8 @@ fuzz_target!(|data: &[u8]| {
         } else {
             InvalidRows::Error
         },
+        task: Default::default(),
+        favorable: Vec::new(),
     };
     let delimiter = [b',', b';', b'\t', b'|'][usize::from(options >> 4) % 4];
     let source = Source::from_path(PathBuf::from(&path), delimiter);

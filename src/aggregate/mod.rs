@@ -15,8 +15,11 @@ use crate::error::{Error, Result};
 use crate::input::{self, Batch, Columns, Source};
 
 mod distribution;
+pub mod multiclass;
+pub mod regression;
 mod stats;
 mod sum;
+pub mod tasks;
 
 pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
@@ -245,7 +248,7 @@ const DENSE_CELLS: usize = 1 << 20;
 
 /// Assign each row a dense cell number (in order of first appearance); return the numbers and
 /// each cell's key.
-fn cell_indices(batch: &Batch) -> (Vec<u32>, Vec<CellKey>) {
+pub(crate) fn cell_indices(batch: &Batch) -> (Vec<u32>, Vec<CellKey>) {
     let n = batch.len();
     let radices: Vec<usize> = (batch.protected.iter())
         .map(|c| c.levels.len().max(1))
@@ -470,6 +473,7 @@ mod tests {
             weight: None,
             protected: vec![Categorical { levels, codes }],
             skipped: BTreeMap::new(),
+            outcomes: None,
         }
     }
 

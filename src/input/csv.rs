@@ -16,7 +16,9 @@ use csv::{ByteRecord, ReaderBuilder};
 use flate2::read::MultiGzDecoder;
 
 use super::values::{self, Field, Invalid};
-use super::{missing_column, Batch, Categorical, Columns, InvalidRows, Sink, Source};
+use super::{
+    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, Sink, Source, Task,
+};
 use crate::error::{Error, Result};
 
 /// The UTF-8 byte-order mark some tools (Excel) write at the start of a file.
@@ -292,6 +294,8 @@ struct Layout {
     score: Option<usize>,
     weight: Option<usize>,
     protected: Vec<usize>,
+    /// Multiclass: the score column of each class of [`Columns::class_scores`].
+    class_scores: Vec<usize>,
     /// Number of fields in the header; every record must have exactly this many.
     width: usize,
 }
@@ -328,6 +332,9 @@ impl Layout {
                 .iter()
                 .map(|n| find(n))
                 .collect::<Result<_>>()?,
+            class_scores: (columns.class_scores.iter())
+                .map(|(_, n)| find(n))
+                .collect::<Result<_>>()?,
             width: names.len(),
         })
     }
@@ -359,6 +366,29 @@ struct Parsed {
     decision: bool,
     score: Option<f64>,
     weight: Option<f64>,
+    outcome: RowOutcome,
+    /// Multiclass: the score of each class of [`Columns::class_scores`].
+    class_scores: Vec<f64>,
+}
+
+/// A row's non-binary outcome (issue 11).
+enum RowOutcome {
+    /// Binary (or multiclass collapsed by `favorable`): in `label` and `decision`.
+    Binary,
+    /// Multiclass: the label's and the prediction's (trimmed) class are interned in `keep`.
+    Classes,
+    /// Regression: label and prediction.
+    Values(f64, f64),
+}
+
+/// The multiclass dictionaries or regression values of the batch being built.
+#[derive(Default)]
+struct OutcomeBuilder {
+    label_classes: Interner,
+    prediction_classes: Interner,
+    label_values: Vec<f64>,
+    prediction_values: Vec<f64>,
+    scores: Vec<Vec<f64>>,
 }
 
 /// Builds one batch at a time from records.
@@ -369,6 +399,7 @@ struct BatchBuilder<'a> {
     capacity: usize,
     batch: Batch,
     interners: Vec<Interner>,
+    outcomes: OutcomeBuilder,
     /// Rows read into the current batch, kept and skipped.
     rows: usize,
 }
@@ -382,6 +413,7 @@ impl<'a> BatchBuilder<'a> {
             capacity: batch_rows.min(super::DEFAULT_BATCH_ROWS),
             batch: Batch::default(),
             interners: Vec::new(),
+            outcomes: OutcomeBuilder::default(),
             rows: 0,
         };
         builder.reset();
@@ -412,6 +444,23 @@ impl<'a> BatchBuilder<'a> {
         let interners = std::mem::take(&mut self.interners);
         let mut batch = std::mem::take(&mut self.batch);
         batch.protected = interners.into_iter().map(|i| i.categorical).collect();
+        let o = std::mem::take(&mut self.outcomes);
+        batch.outcomes = match (self.columns.task, self.columns.favorable.is_empty()) {
+            (Task::Multiclass, true) => Some(Outcomes::Classes {
+                label: o.label_classes.categorical,
+                prediction: o.prediction_classes.categorical,
+                scores: if o.scores.is_empty() {
+                    vec![Vec::new(); self.columns.class_scores.len()]
+                } else {
+                    o.scores
+                },
+            }),
+            (Task::Regression, _) => Some(Outcomes::Values {
+                label: o.label_values,
+                prediction: o.prediction_values,
+            }),
+            _ => None,
+        };
         self.reset();
         batch
     }
@@ -453,15 +502,7 @@ impl<'a> BatchBuilder<'a> {
 
     /// Validate label, prediction, score and weight, in that order.
     fn parse(&self, record: &ByteRecord) -> Result<Parsed, (Field, Invalid)> {
-        let positive = self.columns.positive_label.as_deref();
-        let binary = |i: usize| text(record, i).and_then(|t| values::parse_binary(t, positive));
-        let label = binary(self.layout.label).map_err(|e| (Field::Label, e))?;
-        let prediction = self
-            .layout
-            .prediction
-            .map(binary)
-            .transpose()
-            .map_err(|e| (Field::Prediction, e))?;
+        let (label, prediction, outcome) = self.parse_outcome(record)?;
         let score = self
             .layout
             .score
@@ -474,12 +515,67 @@ impl<'a> BatchBuilder<'a> {
             .map(|i| text(record, i).and_then(values::parse_weight))
             .transpose()
             .map_err(|e| (Field::Weight, e))?;
+        let class_scores = (self.layout.class_scores.iter().enumerate())
+            .map(|(k, &i)| {
+                text(record, i)
+                    .and_then(values::parse_score)
+                    .map_err(|e| (Field::ClassScore(k as u16), e))
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
         Ok(Parsed {
             label,
             decision: values::decision(prediction, score, self.columns.threshold),
             score,
             weight,
+            outcome,
+            class_scores,
         })
+    }
+
+    /// The label and prediction of a row as the task reads them: binary values (also for a
+    /// multiclass task collapsed by `favorable`), classes or numbers.
+    #[allow(clippy::type_complexity)] // (label, prediction, outcome) of one row
+    fn parse_outcome(
+        &self,
+        record: &ByteRecord,
+    ) -> Result<(bool, Option<bool>, RowOutcome), (Field, Invalid)> {
+        let (label_at, prediction_at) = (self.layout.label, self.layout.prediction);
+        let columns = self.columns;
+        match columns.task {
+            Task::Binary => {
+                let positive = columns.positive_label.as_deref();
+                let binary =
+                    |i: usize| text(record, i).and_then(|t| values::parse_binary(t, positive));
+                let label = binary(label_at).map_err(|e| (Field::Label, e))?;
+                let prediction =
+                    (prediction_at.map(binary).transpose()).map_err(|e| (Field::Prediction, e))?;
+                Ok((label, prediction, RowOutcome::Binary))
+            }
+            Task::Multiclass => {
+                let class = |i: usize| text(record, i).and_then(values::parse_class);
+                let label = class(label_at).map_err(|e| (Field::Label, e))?;
+                let prediction =
+                    (prediction_at.map(class).transpose()).map_err(|e| (Field::Prediction, e))?;
+                if columns.favorable.is_empty() {
+                    return Ok((false, Some(false), RowOutcome::Classes));
+                }
+                let favorable = |c: &str| columns.favorable.iter().any(|f| f == c);
+                Ok((
+                    favorable(label),
+                    prediction.map(favorable),
+                    RowOutcome::Binary,
+                ))
+            }
+            Task::Regression => {
+                let number = |i: usize| text(record, i).and_then(values::parse_number);
+                let label = number(label_at).map_err(|e| (Field::Label, e))?;
+                // The spec requires a prediction column for regression.
+                let prediction = (prediction_at.map(number).transpose())
+                    .map_err(|e| (Field::Prediction, e))?
+                    .unwrap_or(f64::NAN);
+                Ok((false, Some(false), RowOutcome::Values(label, prediction)))
+            }
+        }
     }
 
     /// Append a valid row; fails only on a protected value that is not UTF-8.
@@ -498,6 +594,27 @@ impl<'a> BatchBuilder<'a> {
                 column: self.columns.protected[k].clone(),
                 msg: "value is not valid UTF-8".into(),
             })?;
+        }
+        match parsed.outcome {
+            RowOutcome::Binary => {}
+            RowOutcome::Classes => {
+                let o = &mut self.outcomes;
+                let trimmed = |i: Option<usize>| -> &[u8] {
+                    let t = i.map(|i| text(record, i).and_then(values::parse_class));
+                    t.and_then(|t| t.ok()).unwrap_or_default().as_bytes()
+                };
+                // Both were checked to be UTF-8 and non-empty in `parse`.
+                let _ = o.label_classes.push(trimmed(Some(self.layout.label)));
+                let _ = o.prediction_classes.push(trimmed(self.layout.prediction));
+                o.scores.resize(parsed.class_scores.len(), Vec::new());
+                for (v, s) in o.scores.iter_mut().zip(&parsed.class_scores) {
+                    v.push(*s);
+                }
+            }
+            RowOutcome::Values(label, prediction) => {
+                self.outcomes.label_values.push(label);
+                self.outcomes.prediction_values.push(prediction);
+            }
         }
         let batch = &mut self.batch;
         batch.label.push(parsed.label);
@@ -525,6 +642,12 @@ fn column_name(columns: &Columns, field: Field) -> &str {
         Field::Prediction => &columns.prediction,
         Field::Score => &columns.score,
         Field::Weight => &columns.weight,
+        Field::ClassScore(k) => {
+            return columns
+                .class_scores
+                .get(usize::from(k))
+                .map_or("", |(_, c)| c.as_str())
+        }
     };
     name.as_deref().unwrap_or_default()
 }
@@ -830,6 +953,65 @@ mod tests {
         // Skipped rows leave no codes behind; the second batch keeps only "C".
         assert_eq!(decode(&batches[1].1.protected[0]), vec![Some("C")]);
         assert_eq!(batches[1].1.weight, Some(vec![2.0]));
+    }
+
+    #[test]
+    fn multiclass_and_regression_outcomes() {
+        let data = b"y,p,g\n a ,b,x\nc,a,y\n,a,x\n";
+        let (_d, src) = file("a.csv", data);
+        let cols = Columns {
+            label: "y".into(),
+            score: None,
+            prediction: Some("p".into()),
+            task: Task::Multiclass,
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["g"])
+        };
+        let (batches, _) = read_all(&src, &cols, 2).unwrap();
+        let classes: Vec<(Option<&str>, Option<&str>)> = (batches.iter())
+            .flat_map(|(_, b)| {
+                let Some(Outcomes::Classes {
+                    label, prediction, ..
+                }) = &b.outcomes
+                else {
+                    return Vec::new();
+                };
+                decode(label).into_iter().zip(decode(prediction)).collect()
+            })
+            .collect();
+        assert_eq!(classes, [(Some("a"), Some("b")), (Some("c"), Some("a"))]);
+        let skipped: u64 = batches
+            .iter()
+            .map(|(_, b)| b.skipped.values().sum::<u64>())
+            .sum();
+        assert_eq!(skipped, 1, "the empty label of row 3");
+        // Class scores: one vector per scored class; an invalid score names its column.
+        let (_d, src) = file("c.csv", b"y,p,g,sa\na,b,x,0.25\nb,b,y,1\n");
+        let scored = Columns {
+            class_scores: vec![("a".into(), "sa".into())],
+            invalid_rows: InvalidRows::Error,
+            ..cols.clone()
+        };
+        let (batches, _) = read_all(&src, &scored, 10).unwrap();
+        let Some(Outcomes::Classes { scores, .. }) = &batches[0].1.outcomes else {
+            panic!("no classes")
+        };
+        assert_eq!(scores, &vec![vec![0.25, 1.0]]);
+        let (_d, src) = file("d.csv", b"y,p,g,sa\na,b,x,0.25\nb,b,y,1.5\n");
+        let msg = read_all(&src, &scored, 10).unwrap_err().to_string();
+        assert!(msg.contains("row 2, column 'sa'"), "{msg}");
+        // Regression: a non-number names its row and column.
+        let (_d, src) = file("b.csv", b"y,p,g\n1.5,2,x\n2,abc,y\n");
+        let cols = Columns {
+            task: Task::Regression,
+            invalid_rows: InvalidRows::Error,
+            ..cols
+        };
+        let msg = read_all(&src, &cols, 10).unwrap_err().to_string();
+        assert!(
+            msg.contains("row 2, column 'p': 'abc' is not a number"),
+            "{msg}"
+        );
     }
 
     #[test]

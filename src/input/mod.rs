@@ -76,6 +76,38 @@ pub enum InvalidRows {
     Skip,
 }
 
+/// What the label and prediction columns hold (issue 11).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// 0/1 (or `positive_label`) labels and decisions: the confusion-matrix audit.
+    #[default]
+    Binary,
+    /// K classes, read as text (any column type); a missing value is invalid.
+    Multiclass,
+    /// Finite numbers; a missing value is invalid.
+    Regression,
+}
+
+impl Task {
+    /// True for [`Task::Binary`] (the report leaves the task out then, so binary reports are
+    /// unchanged).
+    pub fn is_binary(&self) -> bool {
+        *self == Task::Binary
+    }
+}
+
 /// Which columns to read and how to interpret them.
 #[derive(Debug, Clone)]
 pub struct Columns {
@@ -95,6 +127,36 @@ pub struct Columns {
     pub threshold: f64,
     /// Policy for invalid rows.
     pub invalid_rows: InvalidRows,
+    /// What the label and prediction columns hold.
+    pub task: Task,
+    /// Multiclass only: the classes that count as positive. When non-empty, the reader
+    /// collapses classes to binary labels and decisions (class ∈ favorable), so the audit is
+    /// the binary audit of the collapsed columns.
+    pub favorable: Vec<String>,
+    /// Multiclass only: (class, score column) pairs, ordered by class; each score in [0, 1]
+    /// is the model's probability of that class (one-vs-rest AUC per class).
+    pub class_scores: Vec<(String, String)>,
+}
+
+/// Non-binary labels and predictions of a batch's kept rows (issue 11).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcomes {
+    /// Multiclass: class of label and prediction, as dictionaries of the batch.
+    Classes {
+        /// True class per row (no missing level is ever used).
+        label: Categorical,
+        /// Predicted class per row.
+        prediction: Categorical,
+        /// One score per row for each of [`Columns::class_scores`], in that order.
+        scores: Vec<Vec<f64>>,
+    },
+    /// Regression: finite numbers.
+    Values {
+        /// True value per row.
+        label: Vec<f64>,
+        /// Predicted value per row.
+        prediction: Vec<f64>,
+    },
 }
 
 /// A protected attribute's values in one batch: a small dictionary and one code per row.
@@ -123,6 +185,9 @@ pub struct Batch {
     pub protected: Vec<Categorical>,
     /// Rows skipped under [`InvalidRows::Skip`], counted per reason.
     pub skipped: BTreeMap<String, u64>,
+    /// Multiclass or regression outcomes (then `label` and `prediction` hold `false`, one per
+    /// row, so that [`Batch::len`] still counts rows).
+    pub outcomes: Option<Outcomes>,
 }
 
 impl Batch {
@@ -245,6 +310,9 @@ pub(crate) mod test_util {
             positive_label: None,
             threshold: 0.5,
             invalid_rows: InvalidRows::Error,
+            task: super::Task::Binary,
+            favorable: Vec::new(),
+            class_scores: Vec::new(),
         }
     }
 

@@ -36,7 +36,9 @@ use parquet::file::metadata::ParquetMetaData;
 use rayon::prelude::*;
 
 use super::values::{self, Field, Invalid};
-use super::{missing_column, Batch, Categorical, Columns, InvalidRows, Sink, Source};
+use super::{
+    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, Sink, Source, Task,
+};
 use crate::error::{Error, Result};
 
 /// One conversion result per row.
@@ -224,6 +226,8 @@ struct Plan {
     score: Option<Col>,
     weight: Option<Col>,
     protected: Vec<Col>,
+    /// Multiclass: the score column of each class of [`Columns::class_scores`].
+    class_scores: Vec<Col>,
 }
 
 /// What a column of some role may hold, for type checks and their messages.
@@ -286,14 +290,22 @@ impl Plan {
         };
         let find_opt =
             |name: &Option<String>, role| name.as_deref().map(|n| find(n, role)).transpose();
-        let label = find(&columns.label, Role::Binary)?;
-        let prediction = find_opt(&columns.prediction, Role::Binary)?;
+        let outcome_role = match columns.task {
+            Task::Binary => Role::Binary,
+            Task::Multiclass => Role::Protected,
+            Task::Regression => Role::Number,
+        };
+        let label = find(&columns.label, outcome_role)?;
+        let prediction = find_opt(&columns.prediction, outcome_role)?;
         let score = find_opt(&columns.score, Role::Number)?;
         let weight = find_opt(&columns.weight, Role::Number)?;
         let protected = columns
             .protected
             .iter()
             .map(|n| find(n, Role::Protected))
+            .collect::<Result<Vec<_>>>()?;
+        let class_scores = (columns.class_scores.iter())
+            .map(|(_, n)| find(n, Role::Number))
             .collect::<Result<Vec<_>>>()?;
 
         let mut roots: Vec<usize> = [&label]
@@ -302,6 +314,7 @@ impl Plan {
             .chain(score.iter())
             .chain(weight.iter())
             .chain(protected.iter())
+            .chain(class_scores.iter())
             .map(|(_, i)| *i)
             .collect();
         roots.sort_unstable();
@@ -317,6 +330,7 @@ impl Plan {
             score: score.map(col),
             weight: weight.map(col),
             protected: protected.into_iter().map(col).collect(),
+            class_scores: class_scores.into_iter().map(col).collect(),
             roots,
         })
     }
@@ -379,11 +393,20 @@ impl Job<'_> {
             ..Batch::default()
         };
         let mut keep = Vec::with_capacity(n);
+        let (mut label_values, mut prediction_values) = (Vec::new(), Vec::new());
+        let mut scores: Vec<Vec<f64>> = vec![Vec::new(); fields.class_scores.len()];
         for i in 0..n {
             match fields.row(i, self.columns.threshold) {
                 Ok(row) => {
                     row.push_to(&mut batch);
                     keep.push(true);
+                    if let FieldOutcome::Values(l, p) = &fields.outcome {
+                        label_values.push(l[i].clone().unwrap_or(f64::NAN));
+                        prediction_values.push(p[i].clone().unwrap_or(f64::NAN));
+                    }
+                    for (v, s) in scores.iter_mut().zip(&fields.class_scores) {
+                        v.push(s[i].clone().unwrap_or(f64::NAN));
+                    }
                 }
                 Err((field, Invalid(msg))) => {
                     let row = first_row + i as u64 + 1;
@@ -398,6 +421,18 @@ impl Job<'_> {
             .iter()
             .map(|c| self.protected(c, record_batch, &keep))
             .collect::<Result<_>>()?;
+        batch.outcomes = match fields.outcome {
+            FieldOutcome::Binary => None,
+            FieldOutcome::Classes(label, prediction) => Some(Outcomes::Classes {
+                label: kept_classes(label, &keep),
+                prediction: kept_classes(prediction, &keep),
+                scores,
+            }),
+            FieldOutcome::Values(..) => Some(Outcomes::Values {
+                label: label_values,
+                prediction: prediction_values,
+            }),
+        };
         Ok(batch)
     }
 
@@ -426,6 +461,7 @@ impl Job<'_> {
             Field::Prediction => self.plan.prediction.as_ref(),
             Field::Score => self.plan.score.as_ref(),
             Field::Weight => self.plan.weight.as_ref(),
+            Field::ClassScore(k) => self.plan.class_scores.get(usize::from(k)),
         };
         col.map_or("", |c| &c.name)
     }
@@ -471,12 +507,58 @@ impl Job<'_> {
     }
 }
 
+/// A categorical of the kept rows with trimmed class texts (as the CSV reader reads them).
+fn kept_classes(mut c: Categorical, keep: &[bool]) -> Categorical {
+    if keep.contains(&false) {
+        c.codes = (c.codes.iter().zip(keep))
+            .filter(|(_, &k)| k)
+            .map(|(&code, _)| code)
+            .collect();
+    }
+    for level in c.levels.iter_mut().flatten() {
+        if level.trim().len() != level.len() {
+            *level = level.trim().to_string();
+        }
+    }
+    c
+}
+
 /// Label, prediction, score and weight of one record batch, converted row by row.
 struct Fields {
+    /// Binary values; for multiclass and regression, only their validity (values `false`).
     label: Values<bool>,
     prediction: Option<Values<bool>>,
     score: Option<Values<f64>>,
     weight: Option<Values<f64>>,
+    outcome: FieldOutcome,
+    /// Multiclass: the score of each class of [`Columns::class_scores`].
+    class_scores: Vec<Values<f64>>,
+}
+
+/// The non-binary label and prediction of a record batch (issue 11).
+enum FieldOutcome {
+    Binary,
+    Classes(Categorical, Categorical),
+    Values(Values<f64>, Values<f64>),
+}
+
+/// Per row: the class text is valid (non-empty) and, with `favorable` classes, whether it is
+/// one of them; `false` without favorable classes.
+fn class_values(c: &Categorical, favorable: &[String]) -> Values<bool> {
+    let per_level: Vec<Result<bool, Invalid>> = (c.levels.iter())
+        .map(|level| {
+            let t = values::parse_class(level.as_deref().unwrap_or_default())?;
+            Ok(favorable.iter().any(|f| f == t))
+        })
+        .collect();
+    c.codes
+        .iter()
+        .map(|&k| per_level[k as usize].clone())
+        .collect()
+}
+
+fn validity(v: &Values<f64>) -> Values<bool> {
+    v.iter().map(|r| r.clone().map(|_| false)).collect()
 }
 
 /// The validated values of one row.
@@ -512,9 +594,47 @@ impl Fields {
             number_values(array, parse, check).ok_or_else(|| job.unsupported(col, array))
         };
         let plan = &job.plan;
+        let classes = |col: &Col| -> Result<Categorical> {
+            let array = job.column(record_batch, col)?;
+            categorical(array).ok_or_else(|| job.unsupported(col, array))
+        };
+        let favorable = &job.columns.favorable;
+        let (label, prediction, outcome) = match job.columns.task {
+            Task::Binary => (
+                binary(&plan.label)?,
+                plan.prediction.as_ref().map(binary).transpose()?,
+                FieldOutcome::Binary,
+            ),
+            Task::Multiclass => {
+                let l = classes(&plan.label)?;
+                let p = plan.prediction.as_ref().map(classes).transpose()?;
+                let (lv, pv) = (
+                    class_values(&l, favorable),
+                    p.as_ref().map(|p| class_values(p, favorable)),
+                );
+                match (favorable.is_empty(), p) {
+                    (true, Some(p)) => (lv, pv, FieldOutcome::Classes(l, p)),
+                    _ => (lv, pv, FieldOutcome::Binary),
+                }
+            }
+            Task::Regression => {
+                let l = number(&plan.label, values::parse_number, values::check_number)?;
+                let p = (plan.prediction.as_ref())
+                    .map(|c| number(c, values::parse_number, values::check_number))
+                    .transpose()?
+                    .unwrap_or_default();
+                let (lv, pv) = (validity(&l), Some(validity(&p)));
+                (lv, pv, FieldOutcome::Values(l, p))
+            }
+        };
+        let class_scores = (plan.class_scores.iter())
+            .map(|c| number(c, values::parse_score, values::check_score))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Fields {
-            label: binary(&plan.label)?,
-            prediction: plan.prediction.as_ref().map(binary).transpose()?,
+            label,
+            prediction,
+            outcome,
+            class_scores,
             score: (plan.score.as_ref())
                 .map(|c| number(c, values::parse_score, values::check_score))
                 .transpose()?,
@@ -536,6 +656,9 @@ impl Fields {
         let weight = (self.weight.as_ref())
             .map(|v| pick(v, i, Field::Weight))
             .transpose()?;
+        for (k, v) in self.class_scores.iter().enumerate() {
+            pick(v, i, Field::ClassScore(k as u16))?;
+        }
         Ok(Row {
             label,
             decision: values::decision(prediction, score, threshold),
@@ -1057,6 +1180,89 @@ mod tests {
             decode(&b.protected[0]),
             vec![Some("x".into()), None, Some("x".into())]
         );
+    }
+
+    #[test]
+    fn multiclass_and_regression_outcomes() {
+        // Classes as strings and integers (" B" is trimmed as in CSV); a null label in row 3.
+        let dir = tempfile::tempdir().unwrap();
+        let src = write(
+            &dir,
+            vec![
+                (
+                    "y",
+                    Arc::new(StringArray::from(vec![
+                        Some("A"),
+                        Some(" B"),
+                        None,
+                        Some("C"),
+                    ])) as ArrayRef,
+                ),
+                ("p", Arc::new(Int32Array::from(vec![1, 2, 2, 3]))),
+                ("v", Arc::new(Float32Array::from(vec![0.7, -1.5, 2.0, 3.0]))),
+                ("g", Arc::new(StringArray::from(vec!["x", "y", "x", "y"]))),
+            ],
+            10,
+        );
+        let multiclass = Columns {
+            label: "y".into(),
+            score: None,
+            prediction: Some("p".into()),
+            task: Task::Multiclass,
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["g"])
+        };
+        let (batches, _) = read_all(&src, &multiclass, 1024).unwrap();
+        let b = &batches[0].1;
+        assert_eq!(b.skipped.get("invalid_label"), Some(&1));
+        let Some(Outcomes::Classes {
+            label, prediction, ..
+        }) = &b.outcomes
+        else {
+            panic!("no classes: {:?}", b.outcomes)
+        };
+        assert_eq!(decode(label), ["A", "B", "C"].map(|s| Some(s.to_string())));
+        assert_eq!(
+            decode(prediction),
+            ["1", "2", "3"].map(|s| Some(s.to_string()))
+        );
+        assert_eq!(decode(&b.protected[0]).len(), 3);
+        let scored = Columns {
+            class_scores: vec![("1".into(), "v".into())],
+            ..multiclass.clone()
+        };
+        let (batches, _) = read_all(&src, &scored, 1024).unwrap();
+        // Row 2's score −1.5 and row 4's 3.0 are invalid; row 3's label is null.
+        let b = &batches[0].1;
+        assert_eq!(b.skipped.get("invalid_score"), Some(&2));
+        assert_eq!(b.skipped.get("invalid_label"), Some(&1));
+        let Some(Outcomes::Classes { scores, .. }) = &b.outcomes else {
+            panic!("no classes")
+        };
+        assert_eq!(scores, &vec![vec![0.7]]);
+        // Favorable classes collapse to binary labels and decisions.
+        let favorable = Columns {
+            favorable: vec!["B".into(), "2".into()],
+            ..multiclass.clone()
+        };
+        let (batches, _) = read_all(&src, &favorable, 1024).unwrap();
+        let b = &batches[0].1;
+        assert!(b.outcomes.is_none());
+        assert_eq!(b.label, vec![false, true, false]);
+        assert_eq!(b.prediction, vec![false, true, false]);
+        // Regression: numbers of any type; float32 as its shortest decimal.
+        let regression = Columns {
+            label: "v".into(),
+            prediction: Some("p".into()),
+            task: Task::Regression,
+            ..multiclass.clone()
+        };
+        let (batches, _) = read_all(&src, &regression, 1024).unwrap();
+        let Some(Outcomes::Values { label, prediction }) = &batches[0].1.outcomes else {
+            panic!("no values")
+        };
+        assert_eq!(label, &vec![0.7, -1.5, 2.0, 3.0]);
+        assert_eq!(prediction, &vec![1.0, 2.0, 2.0, 3.0]);
     }
 
     #[test]

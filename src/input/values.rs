@@ -16,6 +16,8 @@ pub enum Field {
     Score,
     /// The weight column.
     Weight,
+    /// The score column of the i-th class of a multiclass audit (issue 11).
+    ClassScore(u16),
 }
 
 impl Field {
@@ -24,7 +26,7 @@ impl Field {
         match self {
             Field::Label => "invalid_label",
             Field::Prediction => "invalid_prediction",
-            Field::Score => "invalid_score",
+            Field::Score | Field::ClassScore(_) => "invalid_score",
             Field::Weight => "invalid_weight",
         }
     }
@@ -103,6 +105,37 @@ pub fn parse_score(text: &str) -> Result<f64, Invalid> {
     check_score(s)
 }
 
+/// A class label or predicted class written as text: any non-empty (trimmed) value.
+pub fn parse_class(text: &str) -> Result<&str, Invalid> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err(Invalid("missing value".into()))
+    } else {
+        Ok(t)
+    }
+}
+
+/// Check a regression label or prediction: a finite number.
+pub fn check_number(v: f64) -> Result<f64, Invalid> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Invalid(format!("{v} is not a finite number")))
+    }
+}
+
+/// Parse and check a regression label or prediction written as text.
+pub fn parse_number(text: &str) -> Result<f64, Invalid> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(Invalid("missing value".into()));
+    }
+    let v: f64 = t
+        .parse()
+        .map_err(|_| Invalid(format!("'{t}' is not a number")))?;
+    check_number(v)
+}
+
 /// Check a weight: finite and ≥ 0.
 pub fn check_weight(w: f64) -> Result<f64, Invalid> {
     if w.is_finite() && w >= 0.0 {
@@ -177,6 +210,18 @@ mod tests {
         assert_eq!(parse_weight("0"), Ok(0.0));
         assert!(parse_weight("-1").is_err());
         assert!(parse_weight("inf").is_err());
+    }
+
+    #[test]
+    fn classes_and_numbers() {
+        assert_eq!(parse_class(" B "), Ok("B"));
+        assert!(parse_class("  ").is_err());
+        assert_eq!(parse_number("-2.5"), Ok(-2.5));
+        assert_eq!(parse_number("1e3"), Ok(1000.0));
+        assert!(parse_number("").is_err());
+        assert!(parse_number("inf").is_err());
+        assert!(parse_number("NaN").is_err());
+        assert!(parse_number("x").is_err());
     }
 
     #[test]

@@ -110,6 +110,36 @@ pub const CATALOG: &[MetricInfo] = &[
     m("coefficient_of_variation", Overall, "√(2·GE(2))", "", "coefficient_of_variation", ""),
 ];
 
+/// The metrics of multiclass and regression audits (issue 11), in the order `fairaudit
+/// metrics` prints them after [`CATALOG`].
+pub const TASK_CATALOG: &[MetricInfo] = &[
+    m("mae", Group, "regression: Σw·|ŷ−y|/Σw, mean absolute error", "mean_absolute_error (sklearn)", "", ""),
+    m("mse", Group, "regression: Σw·(ŷ−y)²/Σw, mean squared error", "mean_squared_error (sklearn)", "", ""),
+    m("rmse", Group, "regression: √mse", "root_mean_squared_error (sklearn)", "", ""),
+    m("mean_error", Group, "regression: Σw·(ŷ−y)/Σw, bias (> 0: over-predicts)", "", "", ""),
+    m("mean_prediction", Group, "regression: Σw·ŷ/Σw", "", "", ""),
+    m("mean_label", Group, "regression: Σw·y/Σw", "", "", ""),
+    m("r2", Group, "regression: 1 − Σw·(ŷ−y)²/Σw·(y−ȳ)²; undefined when the labels are constant", "r2_score (sklearn)", "", ""),
+    m("share_above_quantile", Group, "regression: Σw·[ŷ > t]/Σw, t = overall q-quantile of ŷ (inverted CDF; --quantile, default 0.5)", "", "", ""),
+    m("prediction_ks", Disparity, "regression: sup|F_g − F_ref| of the predictions' weighted ECDFs, with the two-sided p-value (exact up to 10,000 rows per side)", "ks_2samp (scipy)", "", ""),
+    m("prediction_wasserstein", Disparity, "regression: ∫|F_g − F_ref| dx, the 1-Wasserstein distance of the predictions", "wasserstein_distance (scipy)", "", ""),
+    m("prediction_ks_max", Summary, "regression: largest prediction_ks over the compared non-reference groups", "", "", ""),
+    m("prediction_wasserstein_max", Summary, "regression: largest prediction_wasserstein over the compared non-reference groups", "", "", ""),
+    m("<rate>@<class>", Group, "multiclass: one-vs-rest selection_rate, base_rate, tpr, fpr or precision of one class; auc@c with a score column for c (--class-score)", "recall_score / precision_score / roc_auc_score (sklearn, one class vs rest)", "", ""),
+    m("macro_<rate>", Group, "multiclass: mean of <rate>@c over the classes where it is defined (selection_rate, tpr, fpr, precision, auc)", "average=\"macro\" (sklearn; counts undefined as 0)", "", ""),
+    m("worst_class_auc", Group, "multiclass: smallest auc@c over the scored classes", "", "", ""),
+    m("worst_class_tpr", Group, "multiclass: smallest tpr@c over the classes", "", "", ""),
+    m("worst_class_fpr", Group, "multiclass: largest fpr@c over the classes", "", "", ""),
+    m("worst_class_precision", Group, "multiclass: smallest precision@c over the classes", "", "", ""),
+    m("<rate>_worst_class_difference", Summary, "multiclass: largest <rate>@c_difference (between groups) over the classes", "", "", ""),
+    m("<rate>_worst_class_ratio", Summary, "multiclass: smallest <rate>@c_ratio (between groups) over the classes", "", "", ""),
+];
+
+/// Every catalogue entry: binary metrics, then multiclass and regression ones.
+pub fn all() -> impl Iterator<Item = &'static MetricInfo> {
+    CATALOG.iter().chain(TASK_CATALOG)
+}
+
 /// A metric in plain language, for human-readable reports: what it measures and whom a gap
 /// between groups harms. Single source for every report that explains metrics.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -174,13 +204,35 @@ pub const EXPLANATIONS: &[Explanation] = &[
     x("between_all_groups_coefficient_of_variation", "Coefficient of variation of the benefit ŷ − y + 1 between group means.", "A larger value means benefits are distributed less equally between groups."),
     x("generalized_entropy_index", "Generalized entropy (α = 2) of the benefit ŷ − y + 1 across all individuals.", "A larger index means benefits are distributed less equally between people."),
     x("coefficient_of_variation", "Coefficient of variation of the benefit ŷ − y + 1 across all individuals.", "A larger value means benefits are distributed less equally between people."),
+    x("mae", "The average size of the model's error in the group, in the label's unit.", "A group with a larger MAE gets less accurate predictions: its credit limits, risk scores or estimates are further off."),
+    x("mse", "The average squared error in the group: large errors weigh more.", "A larger MSE means the group suffers more large errors."),
+    x("rmse", "The square root of the MSE, in the label's unit.", "A larger RMSE means the group suffers more large errors."),
+    x("mean_error", "The average of prediction − label: positive when the model over-predicts the group.", "A group whose values are systematically under-predicted (e.g. credit limits, care needs) is disadvantaged even if the errors are small."),
+    x("mean_prediction", "The average prediction in the group.", "Compare with mean_label: a gap the labels do not explain is a bias of the model."),
+    x("mean_label", "The average true value in the group. It describes the data, not the model.", "Not a harm in itself; it explains differing mean predictions."),
+    x("r2", "The share of the label's variance within the group that the model explains (1 = perfect, 0 = no better than the group mean).", "A lower R² means the model distinguishes the group's members less well."),
+    x("share_above_quantile", "The share of the group whose prediction lies above the overall q-quantile: the selection rate when the top (1 − q) are selected.", "When the score ranks people for a benefit, a group with a lower share is selected less often: disparate impact."),
+    x("prediction_ks", "The largest gap between the group's and the reference group's cumulative distributions of predictions (0 = identical).", "A large value means the model's predictions for the group are distributed differently: any threshold treats the groups differently."),
+    x("prediction_wasserstein", "How far, in the prediction's unit, the group's predictions must move on average to match the reference group's.", "A large distance means the group's predictions are shifted or spread differently."),
+    x("prediction_ks_max", "The largest prediction_ks of a group against the reference.", "Some group's predictions are distributed unlike the reference group's."),
+    x("prediction_wasserstein_max", "The largest prediction_wasserstein of a group against the reference.", "Some group's predictions are shifted or spread unlike the reference group's."),
+    x("worst_class_tpr", "The recall of the class the model finds least well in the group.", "Some class of the group's members is missed more often."),
+    x("worst_class_fpr", "The false positive rate of the class the model assigns most wrongly in the group.", "Members of the group are wrongly put in some class more often."),
+    x("worst_class_auc", "The ranking quality (one-vs-rest AUC) of the class the model's scores separate least well in the group.", "Some class of the group's members is ranked less well by its score."),
+    x("worst_class_precision", "The precision of the class whose predictions are least trustworthy in the group.", "Some class's predictions for the group are wrong more often."),
     x("ratio", "The group's value divided by the reference group's value (1 = parity).", "Far from 1 in the harmful direction of the metric: the group is worse off than the reference."),
     x("difference", "The group's value minus the reference group's value (0 = parity).", "Far from 0 in the harmful direction of the metric: the group is worse off than the reference."),
 ];
 
-/// The explanation of a key, if the catalogue has one.
+/// The explanation of a key, if the catalogue has one (`tpr@c` and `macro_tpr` are explained
+/// as `tpr`).
 pub fn explain(key: &str) -> Option<&'static Explanation> {
-    EXPLANATIONS.iter().find(|e| e.key == key)
+    let rate = key
+        .split_once('@')
+        .map(|(rate, _)| rate)
+        .or_else(|| key.strip_prefix("macro_"))
+        .unwrap_or(key);
+    EXPLANATIONS.iter().find(|e| e.key == key || e.key == rate)
 }
 
 /// What a metric name means, in plain words: definition, formula, the harm a gap signals, peer
@@ -253,12 +305,119 @@ pub fn describe(name: &str) -> Result<String, String> {
 
 /// The catalogue entry of a key, if any.
 pub fn info(key: &str) -> Option<&'static MetricInfo> {
-    CATALOG.iter().find(|i| i.key == key)
+    let pattern = if key.contains('@') {
+        "<rate>@<class>"
+    } else if key.starts_with("macro_") {
+        "macro_<rate>"
+    } else if key.ends_with("_worst_class_difference") {
+        "<rate>_worst_class_difference"
+    } else if key.ends_with("_worst_class_ratio") {
+        "<rate>_worst_class_ratio"
+    } else {
+        key
+    };
+    all().find(|i| i.key == key || i.key == pattern)
 }
 
 /// The per-group metric keys (rates, then score metrics).
 pub fn group_metric_keys() -> impl Iterator<Item = &'static str> {
     RATE_METRICS.into_iter().chain(SCORE_METRICS)
+}
+
+/// Whether a resolved metric is computed by audits of `task` (issue 11).
+pub fn available(resolved: &Resolved, task: crate::input::Task) -> bool {
+    use crate::input::Task;
+    let name = match resolved {
+        Resolved::Group(m) | Resolved::DisparitySingle(m) | Resolved::Overall(m) => m.as_str(),
+        Resolved::DisparityPair { metric, .. } => metric.as_str(),
+        Resolved::Summary(s) => summary_base(s),
+    };
+    let binary = group_metric_keys().any(|k| k == name)
+        || CATALOG
+            .iter()
+            .any(|i| i.key == name && !i.key.starts_with('<'));
+    match task {
+        Task::Binary => binary,
+        Task::Regression => is_regression_key(name),
+        Task::Multiclass => is_multiclass_key(name),
+    }
+}
+
+/// The metric of a summary name (`mae_difference` → `mae`), or the name itself.
+fn summary_base(s: &str) -> &str {
+    AGGREGATES
+        .iter()
+        .find_map(|suffix| {
+            s.strip_suffix(&format!("_{suffix}")).filter(|m| {
+                group_metric_keys().any(|k| k == *m)
+                    || is_regression_key(m)
+                    || (is_multiclass_key(m) && !m.contains("worst_class_"))
+            })
+        })
+        .unwrap_or(s)
+}
+
+fn is_regression_key(name: &str) -> bool {
+    use super::regression::{DISTRIBUTION_DISPARITIES, DISTRIBUTION_SUMMARIES, REGRESSION_METRICS};
+    REGRESSION_METRICS
+        .iter()
+        .chain(&DISTRIBUTION_DISPARITIES)
+        .chain(&DISTRIBUTION_SUMMARIES)
+        .any(|k| *k == name)
+}
+
+/// Per-group multiclass keys: accuracy, error_rate, `<rate>@<class>`, `macro_<rate>`,
+/// `worst_class_<rate>`; and the summaries `<rate>_worst_class_{difference,ratio}`.
+fn is_multiclass_key(name: &str) -> bool {
+    use super::multiclass::{CLASS_RATES, MACRO_RATES, WORST_CLASS, WORST_CLASS_SUMMARIES};
+    if ["accuracy", "error_rate", "brier", "log_loss"].contains(&name) {
+        return true;
+    }
+    if let Some((rate, class)) = name.split_once('@') {
+        return (CLASS_RATES.contains(&rate) || rate == "auc") && !class.is_empty();
+    }
+    if let Some(rate) = name.strip_prefix("macro_") {
+        return MACRO_RATES.contains(&rate) || rate == "auc";
+    }
+    WORST_CLASS.iter().any(|(k, _, _)| *k == name)
+        || name == "worst_class_auc"
+        || CLASS_RATES.iter().chain(&["auc"]).any(|r| {
+            WORST_CLASS_SUMMARIES
+                .iter()
+                .any(|s| name == format!("{r}_{s}"))
+        })
+}
+
+/// Resolve a multiclass or regression metric name (after the binary names).
+fn resolve_task(name: &str) -> Option<Resolved> {
+    use super::regression::{DISTRIBUTION_DISPARITIES, DISTRIBUTION_SUMMARIES};
+    let group = |m: &str| {
+        (is_regression_key(m) || is_multiclass_key(m))
+            && !DISTRIBUTION_DISPARITIES.contains(&m)
+            && !DISTRIBUTION_SUMMARIES.contains(&m)
+            && !m.contains("_worst_class_")
+    };
+    if DISTRIBUTION_DISPARITIES.contains(&name) {
+        return Some(Resolved::DisparitySingle(name.into()));
+    }
+    if DISTRIBUTION_SUMMARIES.contains(&name)
+        || name.contains("_worst_class_") && is_multiclass_key(name)
+    {
+        return Some(Resolved::Summary(name.into()));
+    }
+    if let Some((metric, part)) = name.rsplit_once('.') {
+        if group(metric) && (part == "ratio" || part == "difference") {
+            return Some(Resolved::DisparityPair {
+                metric: metric.into(),
+                part: part.into(),
+            });
+        }
+    }
+    if group(name) {
+        return Some(Resolved::Group(name.into()));
+    }
+    let base = summary_base(name);
+    (base != name && group(base)).then(|| Resolved::Summary(name.into()))
 }
 
 /// How a metric name in a policy expression resolves.
@@ -313,6 +472,9 @@ pub fn resolve(name: &str) -> Result<Resolved, String> {
         })
     {
         return Ok(Resolved::Summary(name.into()));
+    }
+    if let Some(r) = resolve_task(name) {
+        return Ok(r);
     }
     Err(format!(
         "unknown metric '{name}' (see `fairaudit metrics`; e.g. demographic_parity_ratio, \
@@ -387,6 +549,37 @@ mod tests {
             .unwrap()
             .contains("AIF360 theil_index"));
         assert!(describe("bogus").is_err());
+    }
+
+    #[test]
+    fn task_metrics_resolve_and_are_described() {
+        use crate::input::Task;
+        let cases = [
+            ("mae_difference", Task::Regression),
+            ("mean_error.ratio", Task::Regression),
+            ("prediction_ks", Task::Regression),
+            ("prediction_wasserstein_max", Task::Regression),
+            ("share_above_quantile", Task::Regression),
+            ("tpr@urgent.difference", Task::Multiclass),
+            ("tpr@a.b_ratio", Task::Multiclass),
+            ("macro_precision", Task::Multiclass),
+            ("tpr_worst_class_difference", Task::Multiclass),
+            ("accuracy_difference", Task::Multiclass),
+        ];
+        for (name, task) in cases {
+            let r = resolve(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(available(&r, task), "{name} in {task:?}");
+            assert!(
+                !available(&r, Task::Binary) || name.starts_with("accuracy"),
+                "{name}"
+            );
+            assert!(describe(name).unwrap().contains("definition"), "{name}");
+        }
+        assert!(!available(
+            &resolve("demographic_parity_ratio").unwrap(),
+            Task::Regression
+        ));
+        assert!(resolve("tpr@").is_err() && resolve("bogus@x").is_err());
     }
 
     #[test]

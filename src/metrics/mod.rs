@@ -15,8 +15,10 @@ pub mod calibration;
 pub mod catalog;
 pub mod disparity;
 pub mod inequality;
+pub mod multiclass;
 pub mod rates;
 pub mod recalibration;
+pub mod regression;
 pub mod summary;
 
 /// Metric values by key (the JSON names of CONTRACT.md).

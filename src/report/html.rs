@@ -220,30 +220,33 @@ fn page(r: &AuditReport, generated_at: Option<&str>) -> Result<Page> {
             }
         })
         .collect();
-    let mut shown: BTreeSet<String> = KEY_METRICS.iter().map(|(k, _)| k.to_string()).collect();
+    let key_metrics = r.task_layout().map_or(&KEY_METRICS[..], |l| l.columns);
+    let mut shown: BTreeSet<String> = key_metrics.iter().map(|(k, _)| k.to_string()).collect();
     let attributes = r
         .attributes
         .iter()
         .enumerate()
         .map(|(i, a)| attribute_view(r, a, i, &mut shown))
         .collect::<Result<Vec<_>>>()?;
+    let heatmap_metric = r.task_layout().map_or(HEATMAP_METRIC, |l| l.ratio.0);
     let mut heatmaps = Vec::new();
     for a in r.attributes.iter().filter(|a| a.columns.len() == 2) {
-        let map = heatmap_data(r, a);
+        let map = heatmap_data(r, a, heatmap_metric);
         heatmaps.push(ChartView {
             kind: "heatmap",
             title: map.title.clone(),
             svg: plot::heatmap(&map)?,
             caption: format!(
-                "{HEATMAP_METRIC} of every {} group; grey cells are suppressed (n < {k}), \
+                "{heatmap_metric} of every {} group; grey cells are suppressed (n < {k}), \
                  'none' means no row has that combination.",
                 a.name
             ),
         });
     }
-    shown.extend(KEY_SUMMARIES.iter().map(|s| s.to_string()));
+    let key_summaries = r.task_layout().map_or(&KEY_SUMMARIES[..], |l| l.summary);
+    shown.extend(key_summaries.iter().map(|s| s.to_string()));
     shown.extend(r.policies.iter().map(|p| p.metric.clone()));
-    shown.insert(HEATMAP_METRIC.into());
+    shown.insert(heatmap_metric.into());
     let explanations = explanations(&shown);
     let suppressed = r
         .attributes
@@ -303,9 +306,12 @@ fn attribute_view(
 ) -> Result<AttributeView> {
     let k = r.options.min_group_size;
     let is_ref = |v: &str| a.reference.as_deref() == Some(v);
+    let layout = r.task_layout();
+    let key_metrics = layout.map_or(&KEY_METRICS[..], |l| l.columns);
+    let (ratio_key, ratio_header) = layout.map_or(("selection_rate", "sel. ratio"), |l| l.ratio);
     let mut headers = vec!["group".to_string(), "n".into()];
-    headers.extend(KEY_METRICS.iter().map(|(_, h)| h.to_string()));
-    headers.push("sel. ratio".into());
+    headers.extend(key_metrics.iter().map(|(_, h)| h.to_string()));
+    headers.push(ratio_header.into());
     let rows = a
         .groups
         .iter()
@@ -321,19 +327,15 @@ fn attribute_view(
             cells: if g.insufficient_data {
                 Vec::new()
             } else {
-                KEY_METRICS
+                key_metrics
                     .iter()
                     .map(|(key, _)| with_ci(g.metrics.get(*key)))
-                    .chain(std::iter::once(view::cell(view::ratio(
-                        g,
-                        "selection_rate",
-                    ))))
+                    .chain(std::iter::once(view::cell(view::ratio(g, ratio_key))))
                     .collect()
             },
         })
         .collect();
-    let summaries = KEY_SUMMARIES
-        .iter()
+    let summaries = (layout.map_or(&KEY_SUMMARIES[..], |l| l.summary).iter())
         .filter_map(|key| Some((key.to_string(), with_ci(Some(a.summary.get(*key)?)))))
         .collect();
     let visible: Vec<&super::GroupReport> =
@@ -344,9 +346,17 @@ fn attribute_view(
         .filter(|p| p.attribute.as_deref() == Some(a.name.as_str()))
         .collect();
     // Metric bars: the key metrics, plus every per-group metric a policy checks here.
-    let mut bar_metrics: Vec<String> = BAR_METRICS.iter().map(|s| s.to_string()).collect();
-    let mut disparity_metrics: Vec<String> =
-        DISPARITY_METRICS.iter().map(|s| s.to_string()).collect();
+    let (mut bar_metrics, mut disparity_metrics): (Vec<String>, Vec<String>) = match layout {
+        None => (
+            BAR_METRICS.iter().map(|s| s.to_string()).collect(),
+            DISPARITY_METRICS.iter().map(|s| s.to_string()).collect(),
+        ),
+        Some(l) => (
+            vec![l.columns[0].0.to_string(), ratio_key.to_string()],
+            vec![ratio_key.to_string()],
+        ),
+    };
+    bar_metrics.dedup();
     let mut disparity_band = None;
     for p in &policies_here {
         match catalog::resolve(&p.metric) {
@@ -448,16 +458,32 @@ fn attribute_view(
             });
         }
     }
+    // Multiclass: one confusion-matrix heat map per group (issue 11).
+    for g in &visible {
+        if let Some(map) = confusion_heatmap(a, g) {
+            charts.push(ChartView {
+                kind: "heatmap",
+                title: map.title.clone(),
+                svg: plot::heatmap(&map)?,
+                caption: format!(
+                    "Rows: true class; columns: predicted class. Each cell is the share of the \
+                     group's rows of that true class (weighted) predicted as that class, so a \
+                     row sums to 1 and the diagonal is each class's TPR; 'undef.' marks a class \
+                     with no row in the group.{suppressed_note}"
+                ),
+            });
+        }
+    }
     let calibrated: Vec<(&super::GroupReport, &super::Calibration)> = visible
         .iter()
         .filter_map(|g| Some((*g, g.calibration.as_ref()?)))
         .collect();
     let calibration_note = if calibrated.is_empty() {
-        Some(
+        layout.is_none().then(|| {
             "This report carries no per-bin calibration tables or ROC points for these groups, \
              so reliability diagrams, ROC curves and score distributions are not drawn."
-                .to_string(),
-        )
+                .to_string()
+        })
     } else {
         let reliability: Vec<Curve> = calibrated
             .iter()
@@ -540,7 +566,7 @@ fn with_ci(v: Option<&Value>) -> String {
 
 /// The heat map of an intersection of two attributes: rows and columns are the members'
 /// values (from the members' own sections when present, else from the joined values).
-fn heatmap_data(r: &AuditReport, a: &AttributeReport) -> Heatmap {
+fn heatmap_data(r: &AuditReport, a: &AttributeReport, metric: &str) -> Heatmap {
     let k = r.options.min_group_size;
     let member_values = |i: usize| -> Vec<String> {
         if let Some(m) = r.attributes.iter().find(|m| m.name == a.columns[i]) {
@@ -568,7 +594,7 @@ fn heatmap_data(r: &AuditReport, a: &AttributeReport) -> Heatmap {
                     match a.groups.iter().find(|g| g.value == key) {
                         None => plot::HeatmapCell::Absent,
                         Some(g) if g.insufficient_data => plot::HeatmapCell::Suppressed(k),
-                        Some(g) => match g.metrics.get(HEATMAP_METRIC).and_then(|v| v.value) {
+                        Some(g) => match g.metrics.get(metric).and_then(|v| v.value) {
                             Some(x) => plot::HeatmapCell::Value(x),
                             None => plot::HeatmapCell::Undefined,
                         },
@@ -578,11 +604,44 @@ fn heatmap_data(r: &AuditReport, a: &AttributeReport) -> Heatmap {
         })
         .collect();
     Heatmap {
-        title: format!("{HEATMAP_METRIC} over {}", a.name),
+        title: format!("{metric} over {}", a.name),
         rows: (a.columns[0].clone(), rows),
         cols: (a.columns[1].clone(), cols),
         cells,
     }
+}
+
+/// The row-normalised confusion matrix of a multiclass group as a heat map.
+fn confusion_heatmap(a: &AttributeReport, g: &super::GroupReport) -> Option<Heatmap> {
+    let Some(super::OutcomeDetail::Multiclass {
+        classes,
+        confusion_matrix_weighted: m,
+        ..
+    }) = &g.outcome
+    else {
+        return None;
+    };
+    let cells = m
+        .iter()
+        .map(|row| {
+            let total: f64 = row.iter().sum();
+            row.iter()
+                .map(|&w| {
+                    if total > 0.0 {
+                        plot::HeatmapCell::Value(w / total)
+                    } else {
+                        plot::HeatmapCell::Undefined
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Some(Heatmap {
+        title: format!("Confusion matrix of {} = {}", a.name, g.value),
+        rows: ("true class".into(), classes.clone()),
+        cols: ("predicted class".into(), classes.clone()),
+        cells,
+    })
 }
 
 /// Explanations of the metrics shown, from the catalogue (the single source).
@@ -638,6 +697,52 @@ fn explanations(keys: &BTreeSet<String>) -> Vec<ExplanationView> {
     out
 }
 
+/// The method notes of a multiclass or regression audit (issue 11).
+fn task_methods(r: &AuditReport) -> Vec<(String, String)> {
+    let c = &r.input.columns;
+    let mut out = Vec::new();
+    if !c.favorable.is_empty() {
+        out.push((
+            "Task".into(),
+            format!(
+                "multiclass collapsed to binary: positive = class in {{{}}}; every metric is \
+                 that of the binary audit of the collapsed labels",
+                c.favorable.join(", ")
+            ),
+        ));
+        return out;
+    }
+    match r.task() {
+        crate::input::Task::Binary => {}
+        crate::input::Task::Multiclass => out.push((
+            "Task".into(),
+            "multiclass: per class one-vs-rest rates (rate@class), their macro mean over the \
+             classes where defined and the worst class; confusion matrix per group; intervals \
+             of rates as for binary audits"
+                .into(),
+        )),
+        crate::input::Task::Regression => {
+            let q = r.options.quantile.map_or(String::new(), |q| {
+                format!(
+                    "; share_above_quantile uses the overall {}-quantile of the predictions ({})",
+                    q.q,
+                    q.threshold.map_or("undefined".into(), |t| t.to_string())
+                )
+            });
+            out.push((
+                "Task".into(),
+                format!(
+                    "regression: MAE, MSE, RMSE, mean error, R² per group, with normal \
+                     intervals of the means (Kish's effective size with weights); KS statistic \
+                     (exact p-value up to 10,000 rows per side, without weights) and \
+                     Wasserstein-1 distance of the predictions against the reference{q}"
+                ),
+            ));
+        }
+    }
+    out
+}
+
 fn methods(r: &AuditReport) -> Vec<(String, String)> {
     let c = &r.input.columns;
     let decision = match &c.prediction {
@@ -666,6 +771,9 @@ fn methods(r: &AuditReport) -> Vec<(String, String)> {
         ),
         ("Decision rule".into(), decision),
         ("Threshold".into(), r.threshold.to_string()),
+    ];
+    out.extend(task_methods(r));
+    out.extend([
         (
             "Minimum group size".into(),
             format!(
@@ -680,7 +788,7 @@ fn methods(r: &AuditReport) -> Vec<(String, String)> {
              smaller value); disparities are group ÷ reference and group − reference"
                 .into(),
         ),
-    ];
+    ]);
     let binning = r
         .overall
         .calibration

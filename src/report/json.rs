@@ -37,6 +37,44 @@
 //! ordered by key, groups by value, and the bootstrap is seeded (`options.seed`), so the same
 //! input and options give byte-identical JSON, apart from the one run-specific field
 //! `provenance.git`, which is left out when `SOURCE_DATE_EPOCH` is set.
+//!
+//! # Multiclass and regression audits (issue 11)
+//!
+//! The task is `input.columns.task`: absent for a binary audit, `"multiclass"` or
+//! `"regression"`. The shape is the same; these keys differ:
+//!
+//! ```text
+//! input.columns   task?: "multiclass"|"regression", favorable?: [class]
+//!                 (favorable: multiclass collapsed to "class ∈ favorable"; everything else in
+//!                 the report is then exactly the binary audit of the collapsed labels)
+//! options         quantile?: {q, threshold}     (regression: the overall q-quantile of ŷ)
+//! overall, groups[]  counts is absent (no binary confusion counts)
+//! groups[].metrics
+//!   multiclass    accuracy, error_rate, <rate>@<class> for rate in selection_rate, base_rate,
+//!                 tpr, fpr, precision (one-vs-rest; Wilson/Clopper–Pearson ci), macro_<rate>
+//!                 (selection_rate, tpr, fpr, precision), worst_class_{tpr,fpr,precision};
+//!                 with class_scores also auc@<class>, macro_auc, worst_class_auc, brier,
+//!                 log_loss. Multiclass groups carry tests and minimum_detectable_difference
+//!                 keyed by selection_rate@<class>, tpr@<class>, fpr@<class>
+//!   regression    mae, mse, rmse, mean_error, mean_prediction, mean_label, r2,
+//!                 share_above_quantile; ci on mae, mean_error, mse, rmse (normal
+//!                 approximation, Kish's effective size with weights)
+//! groups[].disparities   {"ratio", "difference"} of every metric above; regression adds
+//!                 prediction_ks (value with p_value: exact two-sided up to 10,000 rows per
+//!                 side, without a weight column) and prediction_wasserstein, both with a
+//!                 bootstrap ci when options.bootstrap > 0; the difference of mae, mean_error
+//!                 and mse has a normal (Welch-type) ci
+//! groups[].outcome
+//!   multiclass    {"multiclass": {classes, confusion_matrix: [[rows]], confusion_matrix_weighted:
+//!                 [[Σw]]}}  (row = true class, column = predicted class, classes in text order)
+//!   regression    {"regression": {prediction_distribution: "exact"|"truncated", mantissa_bits,
+//!                 ks_error_bound?, wasserstein_error_bound?}}
+//! attributes[].summary   <key>_{group_min,group_max,difference,ratio,difference_to_overall,
+//!                 ratio_to_overall} of every group metric; multiclass adds
+//!                 <rate>_worst_class_{difference,ratio}; regression adds prediction_ks_max and
+//!                 prediction_wasserstein_max. Multiclass disparities and summaries have a
+//!                 bootstrap ci when options.bootstrap > 0
+//! ```
 
 use std::io::Write;
 

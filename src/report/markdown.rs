@@ -66,16 +66,20 @@ pub fn text(r: &AuditReport) -> String {
         failing.len(),
         r.policies.len()
     );
+    // A multiclass or regression audit has no decision threshold; it names its task (issue 11).
+    let rule = match r.task_layout() {
+        None => format!("threshold {}", r.threshold),
+        Some(_) => format!("task {:?}", r.task()).to_lowercase(),
+    };
     let _ = writeln!(
         out,
-        "Input `{}` · {} rows used{} · threshold {} · min group size {} · fairaudit {}\n",
+        "Input `{}` · {} rows used{} · {rule} · min group size {} · fairaudit {}\n",
         escape_code(&r.input.path),
         r.input.rows_used,
         r.input
             .skipped_summary()
             .map(|s| format!(" · invalid rows {}", escape(&s)))
             .unwrap_or_default(),
-        r.threshold,
         r.options.min_group_size,
         escape(&r.tool.version)
     );
@@ -97,7 +101,12 @@ pub fn text(r: &AuditReport) -> String {
         policy_table(&mut out, r, &warning);
     }
     for a in &r.attributes {
-        attribute_table(&mut out, a, r.options.min_group_size);
+        let layout = r.task_layout().unwrap_or(super::TableLayout {
+            columns: &KEY_METRICS,
+            ratio: ("selection_rate", "sel. ratio"),
+            summary: &[],
+        });
+        attribute_table(&mut out, a, r.options.min_group_size, layout);
     }
     if !r.policies.is_empty() {
         let _ = writeln!(
@@ -218,7 +227,7 @@ fn policy_table(out: &mut String, r: &AuditReport, policies: &[&PolicyResult]) {
     out.push('\n');
 }
 
-fn attribute_table(out: &mut String, a: &AttributeReport, k: u64) {
+fn attribute_table(out: &mut String, a: &AttributeReport, k: u64, layout: super::TableLayout) {
     let _ = writeln!(
         out,
         "### {} (reference: {})\n",
@@ -226,11 +235,11 @@ fn attribute_table(out: &mut String, a: &AttributeReport, k: u64) {
         a.reference.as_deref().map_or("none".to_string(), escape)
     );
     out.push_str("| group | n |");
-    for (_, h) in KEY_METRICS {
+    for (_, h) in layout.columns {
         let _ = write!(out, " {h} |");
     }
-    out.push_str(" sel. ratio |\n|---|---:|");
-    for _ in KEY_METRICS {
+    let _ = write!(out, " {} |\n|---|---:|", layout.ratio.1);
+    for _ in layout.columns {
         out.push_str("---:|");
     }
     out.push_str("---:|\n");
@@ -250,14 +259,14 @@ fn attribute_table(out: &mut String, a: &AttributeReport, k: u64) {
         );
         if g.insufficient_data {
             let _ = write!(out, " {} |", escape(&view::suppressed(k)));
-            for _ in KEY_METRICS {
+            for _ in layout.columns {
                 out.push_str(" |");
             }
         } else {
-            for (key, _) in KEY_METRICS {
-                let _ = write!(out, " {} |", view::cell(g.metrics.get(key)));
+            for (key, _) in layout.columns {
+                let _ = write!(out, " {} |", view::cell(g.metrics.get(*key)));
             }
-            let _ = write!(out, " {} |", view::cell(view::ratio(g, "selection_rate")));
+            let _ = write!(out, " {} |", view::cell(view::ratio(g, layout.ratio.0)));
         }
         out.push('\n');
     }

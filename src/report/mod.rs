@@ -37,6 +37,70 @@ pub(crate) fn write_text(w: &mut dyn Write, text: &str, format: &'static str) ->
         })
 }
 
+/// The per-group columns of the human-readable tables for one task (issue 11).
+#[derive(Debug, Clone, Copy)]
+pub struct TableLayout {
+    /// (metric key, short header) per column.
+    pub columns: &'static [(&'static str, &'static str)],
+    /// The metric whose ratio to the reference ends each row, and its header.
+    pub ratio: (&'static str, &'static str),
+    /// Summary keys shown under the terminal table.
+    pub summary: &'static [&'static str],
+}
+
+impl AuditReport {
+    /// The task the report's metrics belong to: binary also for a multiclass audit collapsed
+    /// by favorable classes.
+    pub fn task(&self) -> crate::input::Task {
+        if self.input.columns.favorable.is_empty() {
+            self.input.columns.task
+        } else {
+            crate::input::Task::Binary
+        }
+    }
+
+    /// The table columns of a multiclass or regression report; `None` for a binary one (each
+    /// renderer keeps its own binary columns).
+    pub fn task_layout(&self) -> Option<TableLayout> {
+        match self.task() {
+            crate::input::Task::Binary => None,
+            crate::input::Task::Regression => Some(TableLayout {
+                columns: &[
+                    ("mae", "MAE"),
+                    ("rmse", "RMSE"),
+                    ("mean_error", "bias"),
+                    ("mean_prediction", "mean ŷ"),
+                    ("mean_label", "mean y"),
+                    ("r2", "R²"),
+                    ("share_above_quantile", "sel.@q"),
+                ],
+                ratio: ("share_above_quantile", "sel.ratio"),
+                summary: &[
+                    "mae_difference",
+                    "mean_error_difference",
+                    "share_above_quantile_ratio",
+                    "prediction_ks_max",
+                ],
+            }),
+            crate::input::Task::Multiclass => Some(TableLayout {
+                columns: &[
+                    ("accuracy", "acc."),
+                    ("macro_tpr", "mac.TPR"),
+                    ("macro_fpr", "mac.FPR"),
+                    ("macro_precision", "mac.prec"),
+                    ("worst_class_tpr", "min TPR"),
+                ],
+                ratio: ("accuracy", "acc.ratio"),
+                summary: &[
+                    "accuracy_difference",
+                    "tpr_worst_class_difference",
+                    "selection_rate_worst_class_ratio",
+                ],
+            }),
+        }
+    }
+}
+
 /// A renderer of the report in one format.
 pub trait Renderer {
     /// Write the rendered report.
@@ -185,6 +249,13 @@ pub struct ColumnsInfo {
     pub weight: Option<String>,
     /// Value of the label meaning positive, if not 0/1.
     pub positive_label: Option<String>,
+    /// `multiclass` or `regression` (issue 11); absent for a binary audit.
+    #[serde(default, skip_serializing_if = "crate::input::Task::is_binary")]
+    pub task: crate::input::Task,
+    /// Multiclass collapsed to binary: the classes that counted as positive. The rest of the
+    /// report is then exactly the binary audit of "class ∈ favorable".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub favorable: Vec<String>,
 }
 
 /// Options recorded in the report.
@@ -199,6 +270,53 @@ pub struct AuditOptions {
     /// Interval method, confidence level, bootstrap, seed, correction, power (issue 5).
     #[serde(flatten)]
     pub uncertainty: crate::stats::Uncertainty,
+    /// Regression: q of `share_above_quantile`, and the overall q-quantile of the predictions
+    /// that it compares with (issue 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<QuantileInfo>,
+}
+
+/// The threshold of the regression metric `share_above_quantile`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QuantileInfo {
+    /// q.
+    pub q: f64,
+    /// The overall q-quantile of the predictions (inverted CDF), null when no row has weight.
+    pub threshold: Option<f64>,
+}
+
+/// What a multiclass or regression group has beyond its metrics (issue 11).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeDetail {
+    /// The group's confusion matrix.
+    Multiclass {
+        /// The audit's classes, in text order: the rows (true class) and columns (predicted
+        /// class) of the matrices.
+        classes: Vec<String>,
+        /// Rows per (true, predicted) class.
+        confusion_matrix: Vec<Vec<u64>>,
+        /// Σw per (true, predicted) class.
+        confusion_matrix_weighted: Vec<Vec<f64>>,
+    },
+    /// How the group's predictions were kept for the distribution metrics.
+    Regression {
+        /// `exact`, or `truncated` beyond 65,536 distinct predictions in the group.
+        prediction_distribution: String,
+        /// Mantissa bits kept (52: exact).
+        mantissa_bits: u32,
+        /// Largest possible error of `prediction_ks` against the reference (0 when exact).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ks_error_bound: Option<f64>,
+        /// Largest possible error of `prediction_wasserstein` (0 when exact).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wasserstein_error_bound: Option<f64>,
+    },
+}
+
+/// True for all-zero confusion counts: multiclass and regression reports leave them out.
+fn no_counts(c: &Confusion<u64>) -> bool {
+    c.tp == 0 && c.fp == 0 && c.tn == 0 && c.fn_ == 0
 }
 
 /// Metrics over all rows.
@@ -206,7 +324,8 @@ pub struct AuditOptions {
 pub struct Overall {
     /// Rows used.
     pub count: u64,
-    /// Unweighted confusion counts.
+    /// Unweighted confusion counts (binary audits only).
+    #[serde(default, skip_serializing_if = "no_counts")]
     pub counts: Confusion<u64>,
     /// Every group metric over all rows, plus the whole-dataset inequality indices.
     pub metrics: Metrics,
@@ -243,7 +362,8 @@ pub struct GroupReport {
     pub count: u64,
     /// True when `count < min_group_size`.
     pub insufficient_data: bool,
-    /// Unweighted confusion counts.
+    /// Unweighted confusion counts (binary audits only).
+    #[serde(default, skip_serializing_if = "no_counts")]
     pub counts: Confusion<u64>,
     /// Per-group metrics.
     pub metrics: Metrics,
@@ -255,6 +375,9 @@ pub struct GroupReport {
     /// Reliability table and ROC curve, when a score column is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// Multiclass: the confusion matrix; regression: how predictions were kept (issue 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<OutcomeDetail>,
 }
 
 /// The score's behaviour in one group: the data of reliability diagrams, score histograms and

@@ -57,7 +57,12 @@ impl Terminal {
         );
         for attribute in &r.attributes {
             out.push('\n');
-            self.attribute_table(&mut out, attribute, r.options.min_group_size);
+            let layout = r.task_layout().unwrap_or(super::TableLayout {
+                columns: &COLUMNS,
+                ratio: ("selection_rate", "sel.ratio"),
+                summary: &SUMMARY,
+            });
+            self.attribute_table(&mut out, attribute, r.options.min_group_size, layout);
         }
         if !r.policies.is_empty() {
             let _ = writeln!(out, "\nPolicies");
@@ -120,7 +125,13 @@ impl Terminal {
         out
     }
 
-    fn attribute_table(&self, out: &mut String, a: &AttributeReport, k: u64) {
+    fn attribute_table(
+        &self,
+        out: &mut String,
+        a: &AttributeReport,
+        k: u64,
+        layout: super::TableLayout,
+    ) {
         let _ = writeln!(
             out,
             "{}  (reference: {})",
@@ -135,10 +146,10 @@ impl Terminal {
             .unwrap_or(5)
             .max(7);
         let mut header = format!("  {:<width$} {:>8}", "group", "n");
-        for (_, h) in COLUMNS {
+        for (_, h) in layout.columns {
             let _ = write!(header, " {h:>8}");
         }
-        let _ = write!(header, " {:>9}", "sel.ratio");
+        let _ = write!(header, " {:>9}", layout.ratio.1);
         let _ = writeln!(out, "{header}");
         for g in &a.groups {
             let is_ref = a.reference.as_deref() == Some(g.value.as_str());
@@ -151,10 +162,10 @@ impl Terminal {
             if g.insufficient_data {
                 let _ = write!(line, "  suppressed (n < {k})");
             } else {
-                for (key, _) in COLUMNS {
-                    let _ = write!(line, " {:>8}", cell(g.metrics.get(key)));
+                for (key, _) in layout.columns {
+                    let _ = write!(line, " {:>8}", cell(g.metrics.get(*key)));
                 }
-                let ratio = match g.disparities.get("selection_rate") {
+                let ratio = match g.disparities.get(layout.ratio.0) {
                     Some(Disparity::Pair(p)) => cell(Some(&p.ratio)),
                     _ => "–".into(),
                 };
@@ -162,8 +173,7 @@ impl Terminal {
             }
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        let parts: Vec<String> = SUMMARY
-            .iter()
+        let parts: Vec<String> = (layout.summary.iter())
             .filter_map(|key| Some(format!("{key} {}", cell(Some(a.summary.get(*key)?)))))
             .collect();
         let _ = writeln!(out, "  {}", parts.join(" · "));

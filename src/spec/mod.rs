@@ -17,6 +17,9 @@
 //! prediction = "prediction"
 //! # weight = "weight"
 //! # positive_label = "yes"
+//! # task = "binary"                  # or "multiclass", "regression" (issue 11)
+//! # favorable = ["approved"]         # multiclass: collapse to "class ∈ favorable"
+//! # class_scores = { a = "p_a" }      # multiclass: score column per class (one-vs-rest AUC)
 //!
 //! [audit]
 //! protected = ["race", "sex"]
@@ -28,6 +31,7 @@
 //! bins = 10
 //! max_groups = 10000                  # distinct protected-value combinations before stopping
 //! binning = "uniform"                 # or "quantile" (equal-mass bins)
+//! # quantile = 0.5                    # regression: q of share_above_quantile
 //!
 //! [[policy]]
 //! id = "four-fifths"
@@ -149,6 +153,16 @@ pub struct ColumnsSpec {
     pub weight: Option<String>,
     /// Value meaning positive for label and prediction.
     pub positive_label: Option<String>,
+    /// `binary` (default), `multiclass` or `regression` (issue 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::input::Task>,
+    /// Multiclass: the classes that count as positive; the audit becomes the binary audit of
+    /// "class ∈ favorable".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favorable: Option<Vec<String>>,
+    /// Multiclass: the score column of each class, `{ class = "column" }` (one-vs-rest AUCs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_scores: Option<BTreeMap<String, String>>,
 }
 
 /// `[audit]`.
@@ -177,6 +191,9 @@ pub struct AuditSection {
     pub baseline: Option<PathBuf>,
     /// `uniform` (equal-width, default) or `quantile` (equal-mass) calibration bins.
     pub binning: Option<Binning>,
+    /// Regression: q of "share above the overall q-th quantile of the prediction" (issue 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f64>,
 }
 
 /// `[[policy]]`.
@@ -240,7 +257,12 @@ pub struct Audit {
     pub record: crate::report::Provenance,
     /// Intervals, tests and bootstrap.
     pub uncertainty: crate::stats::Uncertainty,
+    /// Regression: q of `share_above_quantile` (default [`DEFAULT_QUANTILE`]).
+    pub quantile: f64,
 }
+
+/// Default q of the regression metric `share_above_quantile`: the overall median.
+pub const DEFAULT_QUANTILE: f64 = 0.5;
 
 /// One attribute of the report: a protected column or an intersection.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,7 +361,42 @@ impl AuditSpec {
                 )));
             }
         }
-        let has_score = self.columns.score.is_some();
+        let task = self.columns.task.unwrap_or_default();
+        let favorable = self.columns.favorable.clone().unwrap_or_default();
+        check_task(
+            task,
+            &favorable,
+            (
+                self.columns.prediction.is_some(),
+                self.columns.score.is_some(),
+            ),
+            self.columns.positive_label.is_some(),
+        )
+        .map_err(bad)?;
+        let class_scores: Vec<(String, String)> = (self.columns.class_scores.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if !class_scores.is_empty()
+            && (task != crate::input::Task::Multiclass || !favorable.is_empty())
+        {
+            return Err(bad(
+                "class_scores (--class-score CLASS=COLUMN) need task = \"multiclass\" without \
+                 favorable classes"
+                    .into(),
+            ));
+        }
+        let quantile = self.audit.quantile.unwrap_or(DEFAULT_QUANTILE);
+        if !(0.0..=1.0).contains(&quantile) {
+            return Err(bad(format!("quantile must be in [0, 1], not {quantile}")));
+        }
+        // The audit's task after a `favorable` collapse (then it is the binary audit).
+        let effective = if favorable.is_empty() {
+            task
+        } else {
+            crate::input::Task::Binary
+        };
+        let has_score = self.columns.score.is_some() || !class_scores.is_empty();
         let needs_baseline = self
             .policies
             .iter()
@@ -353,6 +410,7 @@ impl AuditSpec {
             .policies
             .into_iter()
             .map(|p| check_policy(p, &attributes, has_score))
+            .map(|p| p.and_then(|p| check_policy_task(p, effective)))
             .collect::<std::result::Result<Vec<_>, String>>()
             .map_err(bad)?;
         check_outputs(&self.outputs).map_err(bad)?;
@@ -373,6 +431,9 @@ impl AuditSpec {
                 positive_label: self.columns.positive_label,
                 threshold,
                 invalid_rows,
+                task,
+                favorable,
+                class_scores,
             },
             attributes,
             references: self.audit.reference,
@@ -386,6 +447,7 @@ impl AuditSpec {
             spec_file,
             record,
             uncertainty,
+            quantile,
         })
     }
 }
@@ -482,6 +544,69 @@ fn names(attributes: &[AttributeDef]) -> String {
         .map(|a| a.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The column options that a task allows (issue 11).
+fn check_task(
+    task: crate::input::Task,
+    favorable: &[String],
+    (has_prediction, has_score): (bool, bool),
+    positive_label: bool,
+) -> std::result::Result<(), String> {
+    use crate::input::Task;
+    if !favorable.is_empty() && task != Task::Multiclass {
+        return Err("favorable classes need task = \"multiclass\" (--task multiclass)".into());
+    }
+    if favorable
+        .iter()
+        .any(|c| c.trim().is_empty() || c.trim() != c)
+    {
+        return Err("a favorable class must be non-empty, without surrounding spaces".into());
+    }
+    if task == Task::Binary {
+        return Ok(());
+    }
+    if positive_label {
+        return Err(format!(
+            "positive_label is for binary labels; a {} task reads the labels as they are{}",
+            if task == Task::Regression {
+                "regression"
+            } else {
+                "multiclass"
+            },
+            if task == Task::Multiclass {
+                " (use --favorable CLASS[,CLASS] to collapse them)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !has_prediction {
+        return Err(
+            "a multiclass or regression audit needs a prediction column (--prediction)".into(),
+        );
+    }
+    if has_score && favorable.is_empty() {
+        return Err(
+            "a score column is only read by binary audits (and multiclass audits collapsed \
+             with --favorable); per-class score columns are not supported"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// A policy's metric must exist for the audit's task.
+fn check_policy_task(p: Policy, task: crate::input::Task) -> std::result::Result<Policy, String> {
+    if !crate::metrics::catalog::available(&p.resolved, task) {
+        return Err(format!(
+            "policy '{}': {} is not computed by {} audits (see `fairaudit metrics`)",
+            p.expression,
+            p.metric,
+            format!("{task:?}").to_lowercase()
+        ));
+    }
+    Ok(p)
 }
 
 fn check_policy(

@@ -26,6 +26,8 @@ use crate::spec::AttributeDef;
 
 pub mod bootstrap;
 pub mod ci;
+pub mod class_bootstrap;
+pub mod distances;
 pub mod hypothesis;
 pub mod prec;
 pub mod score_bootstrap;

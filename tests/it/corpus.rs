@@ -441,7 +441,7 @@ fn an_identifier_as_protected_column_is_a_clear_error() {
 // ---- generated: Parquet --------------------------------------------------------------------
 
 /// Write `columns` as a Parquet file with row groups of `group_rows` rows.
-fn parquet(path: &Path, columns: Vec<(&str, ArrayRef, bool)>, group_rows: usize) {
+pub fn parquet(path: &Path, columns: Vec<(&str, ArrayRef, bool)>, group_rows: usize) {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(name, array, nullable)| Field::new(*name, array.data_type().clone(), *nullable))

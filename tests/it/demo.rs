@@ -103,7 +103,7 @@ fn lending_audit_uses_weights_and_reports_missing_values() {
 
 #[test]
 fn sample_reports_match_what_the_code_renders() {
-    for name in ["demo", "lending"] {
+    for name in ["demo", "lending", "triage", "limits"] {
         let dir = tempfile::tempdir().unwrap();
         let out = |ext: &str| dir.path().join(format!("r.{ext}"));
         // As scripts/regenerate-reports runs it: the HTML's time pinned by SOURCE_DATE_EPOCH.

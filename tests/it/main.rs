@@ -14,5 +14,6 @@ mod regression;
 mod report;
 mod robustness;
 mod sample;
+mod tasks;
 mod uncertainty;
 mod util;

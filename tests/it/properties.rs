@@ -49,6 +49,7 @@ fn batch(rows: &[Row]) -> Batch {
             categorical(rows.iter().map(|r| Some(format!("s{}", r.4)))),
         ],
         skipped: BTreeMap::new(),
+        outcomes: None,
     }
 }
 

@@ -93,6 +93,7 @@ fn group(value: &str, c: Confusion<u64>, ece: f64, ci: bool, k: u64) -> GroupRep
         disparities: BTreeMap::new(),
         calibration: Some(calibration(ece - 0.05)),
         uncertainty: Default::default(),
+        outcome: None,
     }
 }
 
@@ -313,6 +314,8 @@ pub fn sample_report() -> AuditReport {
                 prediction: None,
                 weight: None,
                 positive_label: None,
+                task: Default::default(),
+                favorable: Vec::new(),
             },
         },
         threshold: 0.5,
@@ -321,6 +324,7 @@ pub fn sample_report() -> AuditReport {
             bins: 5,
             invalid_rows: "error".into(),
             uncertainty: Default::default(),
+            quantile: None,
         },
         overall: Overall {
             count: 1000,

@@ -58,8 +58,14 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
                 .flat_map(|(lo, hi)| lo.into_iter().chain(hi)),
         )
         .fold(0.0f64, f64::max);
-    // Rates live in [0, 1]; other metrics get 10% headroom.
+    // Rates live in [0, 1]; other metrics get 10% headroom. Signed metrics (a regression's
+    // mean error, issue 11) extend the axis below 0; for rates x_min stays 0.
     let x_max = if data_max <= 1.0 { 1.0 } else { data_max * 1.1 };
+    let data_min = (chart.bars.iter())
+        .map(|b| b.ci.map_or(b.value, |(lo, _)| lo.min(b.value)))
+        .chain((chart.band.into_iter()).flat_map(|(lo, hi)| lo.into_iter().chain(hi)))
+        .fold(0.0f64, f64::min);
+    let x_min = if data_min < 0.0 { data_min * 1.1 } else { 0.0 };
     svg(&chart.title, (WIDTH, height), |root| {
         let mut c = ChartBuilder::on(root)
             .caption(&chart.title, text_style(15))
@@ -68,7 +74,7 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
             .margin_right(24)
             .x_label_area_size(34)
             .y_label_area_size(left)
-            .build_cartesian_2d(0f64..x_max, 0f64..n as f64)?;
+            .build_cartesian_2d(x_min..x_max, 0f64..n as f64)?;
         c.configure_mesh()
             .disable_y_mesh()
             .y_labels(0)
@@ -79,13 +85,16 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
             .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
             .draw()?;
         if let Some((lo, hi)) = chart.band {
-            let (lo, hi) = (lo.unwrap_or(0.0).max(0.0), hi.unwrap_or(x_max).min(x_max));
+            let (lo, hi) = (
+                lo.unwrap_or(x_min).max(x_min),
+                hi.unwrap_or(x_max).min(x_max),
+            );
             c.draw_series(std::iter::once(Rectangle::new(
                 [(lo, 0.0), (hi, n as f64)],
                 BAND.mix(0.15).filled(),
             )))?;
             for edge in [lo, hi] {
-                if edge > 0.0 && edge < x_max {
+                if edge > x_min && edge < x_max {
                     c.draw_series(std::iter::once(PathElement::new(
                         vec![(edge, 0.0), (edge, n as f64)],
                         BAND.stroke_width(2),
@@ -97,7 +106,7 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
             let y = (n - 1 - i) as f64;
             let color = if b.reference { PALETTE[1] } else { PALETTE[0] };
             c.draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y + 0.18), (b.value.clamp(0.0, x_max), y + 0.82)],
+                [(0.0, y + 0.18), (b.value.clamp(x_min, x_max), y + 0.82)],
                 color.filled(),
             )))?;
             if let Some((lo, hi)) = b.ci {
@@ -115,7 +124,7 @@ pub fn metric_bars(chart: &BarChart) -> Result<String> {
                 (px + 4, py),
                 text_style(11).pos(Pos::new(HPos::Left, VPos::Center)),
             ))?;
-            let (lx, ly) = c.backend_coord(&(0.0, y + 0.5));
+            let (lx, ly) = c.backend_coord(&(x_min, y + 0.5));
             let label = if b.reference {
                 format!("{} (ref)", clip(&b.label, 26))
             } else {

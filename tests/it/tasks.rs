@@ -1,0 +1,637 @@
+//! Multiclass and regression audits (issue 11): values against scikit-learn and scipy
+//! (`tests/data/tasks/`), `--favorable` against the binary audit of the collapsed labels,
+//! the CLI end to end, and the merge and permutation properties of the accumulators.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use fairaudit::aggregate::multiclass::ClassConfusion;
+use fairaudit::aggregate::regression::{RegressionStats, ValueDistribution};
+use fairaudit::metrics::{multiclass, regression};
+use proptest::prelude::*;
+use serde_json::Value as Json;
+
+use crate::util::fairaudit;
+
+/// Tolerance of the reference comparisons.
+const TOL: f64 = 1e-9;
+
+fn reference() -> Json {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tasks/reference.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("reference.json")).unwrap()
+}
+
+fn floats(v: &Json) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn weights(v: &Json, n: usize) -> Vec<f64> {
+    if v.is_null() {
+        vec![1.0; n]
+    } else {
+        floats(v)
+    }
+}
+
+fn close(got: Option<f64>, want: f64, what: &str) {
+    let got = got.unwrap_or_else(|| panic!("{what}: undefined, want {want}"));
+    assert!(
+        (got - want).abs() <= TOL * want.abs().max(1.0),
+        "{what}: {got} vs {want}"
+    );
+}
+
+fn distribution(x: &[f64], w: &[f64]) -> ValueDistribution {
+    let mut d = ValueDistribution::default();
+    x.iter().zip(w).for_each(|(&v, &w)| d.push(v, w));
+    d
+}
+
+#[test]
+fn regression_metrics_match_scikit_learn() {
+    for case in reference()["regression"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (y, p) = (floats(&case["y"]), floats(&case["p"]));
+        let w = weights(&case["w"], y.len());
+        let mut s = RegressionStats::default();
+        for i in 0..y.len() {
+            s.push(y[i], p[i], w[i]);
+        }
+        let m = regression::regression_metrics(&s, None);
+        for key in ["mae", "mse", "rmse", "r2", "mean_error"] {
+            close(
+                m[key].value,
+                case[key].as_f64().unwrap(),
+                &format!("{name} {key}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn ks_and_wasserstein_match_scipy() {
+    let r = reference();
+    for case in r["ks"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (a, b) = (floats(&case["a"]), floats(&case["b"]));
+        let (da, db) = (
+            distribution(&a, &vec![1.0; a.len()]),
+            distribution(&b, &vec![1.0; b.len()]),
+        );
+        let (d, bound) = regression::ks_statistic(&da, &db).unwrap();
+        assert_eq!(bound, 0.0);
+        close(Some(d), case["statistic"].as_f64().unwrap(), name);
+        let p = regression::ks_p_value(d, a.len() as u64, b.len() as u64);
+        close(p, case["p_value"].as_f64().unwrap(), &format!("{name} p"));
+        let (w1, _) = regression::wasserstein(&da, &db).unwrap();
+        close(
+            Some(w1),
+            case["wasserstein"].as_f64().unwrap(),
+            &format!("{name} W1"),
+        );
+    }
+    for case in r["weighted_wasserstein"].as_array().unwrap() {
+        let da = distribution(&floats(&case["a"]), &floats(&case["wa"]));
+        let db = distribution(&floats(&case["b"]), &floats(&case["wb"]));
+        let (w1, _) = regression::wasserstein(&da, &db).unwrap();
+        close(
+            Some(w1),
+            case["wasserstein"].as_f64().unwrap(),
+            "weighted W1",
+        );
+    }
+}
+
+#[test]
+fn quantile_matches_numpy_inverted_cdf() {
+    for case in reference()["quantile"].as_array().unwrap() {
+        let x = floats(&case["x"]);
+        let d = distribution(&x, &weights(&case["w"], x.len()));
+        let q = regression::quantile(&d, case["q"].as_f64().unwrap());
+        close(
+            q,
+            case["value"].as_f64().unwrap(),
+            case["name"].as_str().unwrap(),
+        );
+    }
+}
+
+#[test]
+fn one_vs_rest_rates_match_scikit_learn() {
+    for case in reference()["multiclass"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let text = |v: &Json| -> Vec<String> {
+            let a = v.as_array().unwrap();
+            a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+        };
+        let (y, p) = (text(&case["y"]), text(&case["p"]));
+        let w = weights(&case["w"], y.len());
+        let mut m = ClassConfusion::default();
+        (0..y.len()).for_each(|i| m.push(&y[i], &p[i], w[i]));
+        let classes: BTreeSet<String> = text(&case["classes"]).into_iter().collect();
+        let out = multiclass::multiclass_metrics(&m, &classes, &[]);
+        close(
+            out["accuracy"].value,
+            case["accuracy"].as_f64().unwrap(),
+            name,
+        );
+        for (i, c) in text(&case["classes"]).iter().enumerate() {
+            for (key, sk) in [("tpr", "recall"), ("precision", "precision")] {
+                let want = case[sk][i].as_f64();
+                let got = out[&multiclass::class_key(key, c)].value;
+                match want {
+                    // scikit-learn's zero_division=nan: undefined here too, never 0.
+                    None => assert_eq!(got, None, "{name} {key}@{c}"),
+                    Some(want) => close(got, want, &format!("{name} {key}@{c}")),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn one_vs_rest_auc_matches_scikit_learn() {
+    for case in reference()["class_scores"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let text = |v: &Json| -> Vec<String> {
+            let a = v.as_array().unwrap();
+            a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+        };
+        let (y, classes) = (text(&case["y"]), text(&case["classes"]));
+        let scores: Vec<Vec<f64>> = case["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
+        let w = weights(&case["w"], y.len());
+        let mut m = ClassConfusion::default();
+        for i in 0..y.len() {
+            // The prediction does not enter the AUC.
+            m.push(&y[i], &y[i], w[i]);
+            m.push_scores(&y[i], scores[i].iter().copied(), w[i]);
+        }
+        let all: BTreeSet<String> = classes.iter().cloned().collect();
+        let out = multiclass::multiclass_metrics(&m, &all, &classes);
+        let want = floats(&case["auc"]);
+        for (c, want) in classes.iter().zip(&want) {
+            close(
+                out[&multiclass::class_key("auc", c)].value,
+                *want,
+                &format!("{name} auc@{c}"),
+            );
+        }
+        let mean = want.iter().sum::<f64>() / want.len() as f64;
+        close(out["macro_auc"].value, mean, &format!("{name} macro_auc"));
+        for key in ["brier", "log_loss"] {
+            close(
+                out[key].value,
+                case[key].as_f64().unwrap(),
+                &format!("{name} {key}"),
+            );
+        }
+    }
+}
+
+fn run_json(dir: &Path, args: &[&str]) -> (i32, Json) {
+    let json = dir.join("r.json");
+    let out = fairaudit()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .arg("--quiet")
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code < 2, "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&json).unwrap();
+    (code, serde_json::from_str(&text).unwrap())
+}
+
+#[test]
+fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    // Collapse fixtures/triage.csv to "urgent or high" by hand.
+    let text = std::fs::read_to_string(crate::util::fixture("triage.csv")).unwrap();
+    let mut collapsed = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let bit = |c: &str| {
+            if c == "urgent" || c == "high" {
+                "1"
+            } else {
+                "0"
+            }
+        };
+        if i == 0 {
+            collapsed.push_str(line);
+        } else {
+            collapsed.push_str(&format!("{},{},{}", bit(f[0]), bit(f[1]), f[2..].join(",")));
+        }
+        collapsed.push('\n');
+    }
+    let binary_csv = dir.path().join("binary.csv");
+    std::fs::write(&binary_csv, collapsed).unwrap();
+    let common = [
+        "--label",
+        "label",
+        "--prediction",
+        "prediction",
+        "--protected",
+        "sex,age_group",
+        "--intersect",
+        "sex,age_group",
+        "--policy",
+        "demographic_parity_ratio >= 0.8",
+        "--policy",
+        "tpr.ratio >= 0.9",
+    ];
+    let mut multi: Vec<&str> = vec!["run", "--data", "fixtures/triage.csv"];
+    multi.extend(common);
+    multi.extend(["--task", "multiclass", "--favorable", "urgent,high"]);
+    let (code_m, mut m) = run_json(dir.path(), &multi);
+    let binary_path = binary_csv.to_str().unwrap();
+    let mut bin: Vec<&str> = vec!["run", "--data", binary_path];
+    bin.extend(common);
+    let (code_b, mut b) = run_json(dir.path(), &bin);
+    assert_eq!(code_m, code_b);
+    assert_eq!(
+        m["input"]["columns"]["favorable"],
+        serde_json::json!(["urgent", "high"])
+    );
+    // The input (path, hash, columns) and provenance (the options as given) necessarily
+    // differ; everything else must be identical to the byte.
+    for r in [&mut m, &mut b] {
+        let o = r.as_object_mut().unwrap();
+        o.remove("input");
+        o.remove("provenance");
+    }
+    assert_eq!(
+        serde_json::to_string_pretty(&m).unwrap(),
+        serde_json::to_string_pretty(&b).unwrap()
+    );
+}
+
+#[test]
+fn regression_demo_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, r) = run_json(
+        dir.path(),
+        &[
+            "run",
+            "audits/limits.toml",
+            "--bootstrap",
+            "50",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(code, 1, "group b is under-predicted on purpose");
+    assert_eq!(r["input"]["columns"]["task"], "regression");
+    let group = &r["attributes"][0];
+    let b = group["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["value"] == "b")
+        .unwrap();
+    assert!(b["metrics"]["mean_error"]["value"].as_f64().unwrap() < -300.0);
+    assert!(b["metrics"]["mae"]["ci"].is_array());
+    assert!(b["disparities"]["prediction_ks"]["p_value"].is_number());
+    // Bootstrap intervals of the distances and normal intervals of mean differences, each
+    // containing its value.
+    for d in [
+        &b["disparities"]["prediction_ks"],
+        &b["disparities"]["prediction_wasserstein"],
+        &b["disparities"]["mae"]["difference"],
+        &b["disparities"]["mean_error"]["difference"],
+    ] {
+        let (v, ci) = (d["value"].as_f64().unwrap(), &d["ci"]);
+        assert!(
+            ci[0].as_f64().unwrap() <= v && v <= ci[1].as_f64().unwrap(),
+            "{d}"
+        );
+    }
+    assert_eq!(
+        b["outcome"]["regression"]["prediction_distribution"],
+        "exact"
+    );
+    assert!(
+        b.get("counts").is_none(),
+        "no binary counts in a regression report"
+    );
+    let failed: Vec<&str> = (r["policies"].as_array().unwrap().iter())
+        .filter(|p| p["status"] == "fail")
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(failed.contains(&"bias"), "{failed:?}");
+}
+
+#[test]
+fn multiclass_demo_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, r) = run_json(
+        dir.path(),
+        &["run", "audits/triage.toml", "--bootstrap", "40"],
+    );
+    assert_eq!(code, 1);
+    // Bootstrap intervals on disparities and summaries, containing their values.
+    let male = &r["attributes"][0]["groups"][1];
+    let summary = &r["attributes"][0]["summary"];
+    for v in [
+        &male["disparities"]["tpr@urgent"]["ratio"],
+        &male["disparities"]["accuracy"]["difference"],
+        &summary["tpr_worst_class_difference"],
+        &summary["macro_tpr_difference"],
+    ] {
+        let (x, ci) = (v["value"].as_f64().unwrap(), &v["ci"]);
+        assert!(
+            ci[0].as_f64().unwrap() <= x && x <= ci[1].as_f64().unwrap(),
+            "{v}"
+        );
+    }
+    let g = &r["attributes"][0]["groups"][0];
+    let matrix = &g["outcome"]["multiclass"]["confusion_matrix"];
+    let total: u64 = (matrix.as_array().unwrap().iter())
+        .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()))
+        .sum();
+    assert_eq!(total, g["count"].as_u64().unwrap());
+    assert!(g["metrics"]["tpr@urgent"]["ci"].is_array());
+    // Tests against the reference per class: the raw p of tpr@urgent is the two-proportion
+    // test of the urgent row of the two groups' confusion matrices (unweighted).
+    let reference = &r["attributes"][0]["groups"][0];
+    let urgent = |g: &Json| -> (f64, f64) {
+        let classes = g["outcome"]["multiclass"]["classes"].as_array().unwrap();
+        let i = classes.iter().position(|c| c == "urgent").unwrap();
+        let row = g["outcome"]["multiclass"]["confusion_matrix"][i]
+            .as_array()
+            .unwrap();
+        let n: u64 = row.iter().map(|x| x.as_u64().unwrap()).sum();
+        (row[i].as_u64().unwrap() as f64, n as f64)
+    };
+    let ((k1, n1), (k2, n2)) = (urgent(male), urgent(reference));
+    let t = fairaudit::stats::hypothesis::two_proportion_test(k1, n1, k2, n2).unwrap();
+    let test = &male["tests"]["tpr@urgent"];
+    assert_eq!(test["p_value"].as_f64(), Some(t.p_value));
+    let adjusted = test["p_value_adjusted"].as_f64().unwrap();
+    assert!(adjusted >= t.p_value);
+    assert_eq!(
+        male["disparities"]["tpr@urgent"]["difference"]["p_value"].as_f64(),
+        Some(adjusted)
+    );
+    assert!(male["minimum_detectable_difference"]["fpr@low"]["value"].is_number());
+    // The spec's class_scores give one-vs-rest AUCs.
+    assert!(g["metrics"]["auc@urgent"]["value"].as_f64().unwrap() > 0.5);
+    assert!(g["metrics"]["worst_class_auc"]["value"].is_number());
+    assert!(r["attributes"][0]["summary"]["tpr_worst_class_difference"]["value"].is_number());
+}
+
+#[test]
+fn task_errors_exit_2_naming_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(&csv, "y,p,g\n1.5,2,a\nx,2,b\n").unwrap();
+    let out = fairaudit()
+        .args(["run", "--data", csv.to_str().unwrap(), "--label", "y"])
+        .args([
+            "--prediction",
+            "p",
+            "--protected",
+            "g",
+            "--task",
+            "regression",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("row 2, column 'y'") && err.contains("'x' is not a number"),
+        "{err}"
+    );
+    // A binary metric in a regression audit is a spec error.
+    let out = fairaudit()
+        .args(["run", "--data", csv.to_str().unwrap(), "--label", "y"])
+        .args([
+            "--prediction",
+            "p",
+            "--protected",
+            "g",
+            "--task",
+            "regression",
+        ])
+        .args(["--policy", "demographic_parity_ratio >= 0.8"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not computed by regression"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn regression_merge_of_any_split_equals_one_pass(
+        rows in prop::collection::vec((-50i32..50, -50i32..50, 0u8..4), 1..60),
+        cut in 0usize..60,
+        cap in 2usize..20,
+    ) {
+        let row = |&(y, p, w): &(i32, i32, u8)| (y as f64 / 4.0, p as f64 / 3.0, w as f64 / 2.0);
+        let push = |rs: &[(i32, i32, u8)]| {
+            let mut s = RegressionStats { predictions: ValueDistribution::with_cap(cap), ..Default::default() };
+            rs.iter().map(row).for_each(|(y, p, w)| s.push(y, p, w));
+            s
+        };
+        let cut = cut.min(rows.len());
+        let whole = push(&rows);
+        let mut merged = push(&rows[..cut]);
+        merged.merge(&push(&rows[cut..]));
+        prop_assert_eq!(merged.rows, whole.rows);
+        prop_assert!((merged.sum_abs_error - whole.sum_abs_error).abs() < 1e-9);
+        prop_assert!((merged.label_m2 - whole.label_m2).abs() < 1e-7 * whole.label_m2.max(1.0));
+        // The distributions keep the same values at the same precision.
+        prop_assert_eq!(merged.predictions.bits(), whole.predictions.bits());
+        let points = |d: &ValueDistribution| d.points().map(|(v, m)| (v, m.rows)).collect::<Vec<_>>();
+        prop_assert_eq!(points(&merged.predictions), points(&whole.predictions));
+        // Permuting the rows changes nothing but rounding.
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        let r = push(&reversed);
+        prop_assert_eq!(points(&r.predictions), points(&whole.predictions));
+        let (m1, m2) = (
+            regression::regression_metrics(&whole, Some(0.0)),
+            regression::regression_metrics(&r, Some(0.0)),
+        );
+        for (k, v) in &m1 {
+            match (v.value, m2[k].value) {
+                (Some(a), Some(b)) => prop_assert!((a - b).abs() < 1e-9 * a.abs().max(1.0), "{}", k),
+                (a, b) => prop_assert_eq!(a.is_none(), b.is_none()),
+            }
+        }
+    }
+
+    #[test]
+    fn multiclass_merge_of_any_split_equals_one_pass(
+        rows in prop::collection::vec((0u8..4, 0u8..4, 0u8..3), 1..60),
+        cut in 0usize..60,
+    ) {
+        let push = |rs: &[(u8, u8, u8)]| {
+            let mut m = ClassConfusion::default();
+            rs.iter().for_each(|&(l, p, w)| m.push(&format!("k{l}"), &format!("k{p}"), w as f64));
+            m
+        };
+        let cut = cut.min(rows.len());
+        let whole = push(&rows);
+        let mut merged = push(&rows[..cut]);
+        merged.merge(&push(&rows[cut..]));
+        // Integer weights: sums are exact in any order.
+        prop_assert_eq!(&merged, &whole);
+        let classes: BTreeSet<String> = whole.classes().into_iter().map(String::from).collect();
+        let m = multiclass::multiclass_metrics(&whole, &classes, &[]);
+        for (k, v) in &m {
+            if let Some(x) = v.value {
+                prop_assert!((0.0..=1.0).contains(&x), "{} = {}", k, x);
+            }
+        }
+    }
+}
+
+/// A regression batch of (group, y, ŷ) rows.
+fn regression_batch(rows: &[(u8, i32, i32)]) -> fairaudit::input::Batch {
+    use fairaudit::input::{Batch, Categorical, Outcomes};
+    Batch {
+        label: vec![false; rows.len()],
+        prediction: vec![false; rows.len()],
+        protected: vec![Categorical {
+            levels: vec![Some("a".into()), Some("b".into()), None],
+            codes: rows.iter().map(|r| u32::from(r.0 % 3)).collect(),
+        }],
+        outcomes: Some(Outcomes::Values {
+            label: rows.iter().map(|r| r.1 as f64 / 7.0).collect(),
+            prediction: rows.iter().map(|r| r.2 as f64 / 3.0).collect(),
+        }),
+        ..Batch::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Streaming: folding the rows batch by batch gives, to the bit, the statistics of
+    /// pushing them row by row, wherever the batches split.
+    #[test]
+    fn folding_batches_equals_one_pass_to_the_bit(
+        rows in prop::collection::vec((0u8..3, -100i32..100, -100i32..100), 1..80),
+        cuts in prop::collection::vec(0usize..80, 0..4),
+    ) {
+        use fairaudit::aggregate::tasks::fold_batch;
+        let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c.min(rows.len())).collect();
+        bounds.extend([0, rows.len()]);
+        bounds.sort_unstable();
+        let mut folded = std::collections::BTreeMap::new();
+        for w in bounds.windows(2) {
+            fold_batch::<RegressionStats>(&regression_batch(&rows[w[0]..w[1]]), &mut folded);
+        }
+        let mut whole = std::collections::BTreeMap::new();
+        fold_batch::<RegressionStats>(&regression_batch(&rows), &mut whole);
+        prop_assert_eq!(format!("{folded:?}"), format!("{whole:?}"));
+    }
+}
+
+/// The CSV fixture `name` as Parquet with row groups of `group_rows` rows: every column as
+/// text except `numeric` ones as float64.
+fn fixture_as_parquet(name: &str, numeric: &[&str], path: &Path, group_rows: usize) {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
+    let text = std::fs::read_to_string(crate::util::fixture(name)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let columns: Vec<(&str, ArrayRef, bool)> = (header.iter().enumerate())
+        .map(|(i, &h)| {
+            let array: ArrayRef = if numeric.contains(&h) {
+                Arc::new(Float64Array::from_iter_values(
+                    rows.iter().map(|r| r[i].parse::<f64>().unwrap()),
+                ))
+            } else {
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i])))
+            };
+            (h, array, false)
+        })
+        .collect();
+    crate::corpus::parquet(path, columns, group_rows);
+}
+
+#[test]
+fn parquet_in_row_groups_equals_csv_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, spec, numeric) in [
+        (
+            "limits.csv",
+            "audits/limits.toml",
+            &["limit", "predicted_limit"][..],
+        ),
+        ("triage.csv", "audits/triage.toml", &[][..]),
+    ] {
+        let pq = dir.path().join(name.replace(".csv", ".parquet"));
+        fixture_as_parquet(name, numeric, &pq, 97);
+        let json = |data: Option<&Path>, threads: &str| -> Json {
+            let out = dir.path().join("r.json");
+            let mut cmd = fairaudit();
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("RAYON_NUM_THREADS", threads)
+                .env("SOURCE_DATE_EPOCH", "0")
+                .args(["run", spec, "--quiet", "--json"])
+                .arg(&out);
+            if let Some(d) = data {
+                cmd.arg("--data").arg(d);
+            }
+            let code = cmd.output().unwrap().status.code();
+            assert_eq!(code, Some(1), "{name}");
+            let mut r: Json =
+                serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+            let o = r.as_object_mut().unwrap();
+            o.remove("input");
+            o.remove("provenance");
+            r
+        };
+        let (one, two) = (json(Some(&pq), "1"), json(Some(&pq), "2"));
+        assert_eq!(one, two, "{name}: thread count changed the report");
+        // Row groups are summed on their own and merged in order, so sums may differ from
+        // the CSV's single stream in the last bits: compare every number to 1e-9.
+        let csv = json(None, "2");
+        assert_close(&one, &csv, name);
+    }
+}
+
+fn assert_close(a: &Json, b: &Json, at: &str) {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{at}: {x} vs {y}");
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                assert_close(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        (Json::Array(x), Json::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                assert_close(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
