@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::aggregate::{self, Aggregate, AggregateOptions, CellKey, GroupStats, Resolution};
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
@@ -133,9 +135,11 @@ pub fn build_report(
         "coefficient_of_variation".into(),
         inequality::coefficient_of_variation(&benefits),
     );
+    // Attributes and their groups are independent: their metrics (sorting distributions,
+    // recalibration fits) are computed in parallel and collected in order.
     let attributes = audit
         .attributes
-        .iter()
+        .par_iter()
         .map(|def| {
             let groups = agg.table.roll_up(&def.positions);
             attribute_report(audit, def, groups, &total, &overall_metrics)
@@ -277,7 +281,7 @@ fn attribute_report(
         .map(|g| g.weighted.tp.value() + g.weighted.fp.value())
         .sum();
     let mut reports: Vec<GroupReport> = groups
-        .iter()
+        .par_iter()
         .map(|(key, stats)| GroupReport {
             value: group_label(key),
             count: stats.rows,

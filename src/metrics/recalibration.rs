@@ -43,16 +43,11 @@ fn sigmoid(z: f64) -> f64 {
     }
 }
 
-/// ln σ(z) and ln(1 − σ(z)), computed without cancellation.
+/// ln σ(z) and ln(1 − σ(z)), computed without cancellation: with t = ln(1 + e^(−|z|)),
+/// ln σ(z) = −(max(−z, 0) + t) and ln(1 − σ(z)) = −(max(z, 0) + t), one exp and one log.
 fn log_sigmoids(z: f64) -> (f64, f64) {
-    let softplus = |t: f64| {
-        if t > 0.0 {
-            t + (-t).exp().ln_1p()
-        } else {
-            t.exp().ln_1p()
-        }
-    };
-    (-softplus(-z), -softplus(z))
+    let t = (-z.abs()).exp().ln_1p();
+    (-((-z).max(0.0) + t), -(z.max(0.0) + t))
 }
 
 /// One observation of the fit: x, and the weights of label 0 and 1 at that x.
@@ -106,6 +101,7 @@ pub fn fit(points: &[ScorePoint]) -> Recalibration {
 /// α with x as offset: one-dimensional Newton on the concave log-likelihood.
 fn fit_intercept(obs: &[Obs]) -> Value {
     let mut a = 0.0;
+    let mut current = log_likelihood(obs, a, 0.0, 1.0);
     for _ in 0..MAX_ITERATIONS {
         let (mut g, mut h) = (0.0, 0.0);
         for o in obs {
@@ -116,7 +112,8 @@ fn fit_intercept(obs: &[Obs]) -> Value {
         if h <= 0.0 {
             return Value::undefined("no finite maximum of the likelihood");
         }
-        let step = line_search(|t| log_likelihood(obs, a + t * g / h, 0.0, 1.0), 1.0);
+        let step;
+        (step, current) = line_search(|t| log_likelihood(obs, a + t * g / h, 0.0, 1.0), current);
         let delta = step * g / h;
         a += delta;
         if delta.abs() < TOLERANCE * (1.0 + a.abs()) {
@@ -137,6 +134,7 @@ fn fit_slope(obs: &[Obs]) -> Value {
         );
     }
     let (mut b0, mut b1) = (0.0, 1.0);
+    let mut current = log_likelihood(obs, b0, b1, 0.0);
     for _ in 0..MAX_ITERATIONS {
         // Gradient g and negative Hessian H of the log-likelihood.
         let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -157,7 +155,11 @@ fn fit_slope(obs: &[Obs]) -> Value {
         }
         let d0 = (h11 * g0 - h01 * g1) / det;
         let d1 = (h00 * g1 - h01 * g0) / det;
-        let step = line_search(|t| log_likelihood(obs, b0 + t * d0, b1 + t * d1, 0.0), 1.0);
+        let step;
+        (step, current) = line_search(
+            |t| log_likelihood(obs, b0 + t * d0, b1 + t * d1, 0.0),
+            current,
+        );
         b0 += step * d0;
         b1 += step * d1;
         if (step * d0).abs().max((step * d1).abs()) < TOLERANCE * (1.0 + b1.abs().max(b0.abs())) {
@@ -167,17 +169,18 @@ fn fit_slope(obs: &[Obs]) -> Value {
     Value::undefined("the fit did not converge")
 }
 
-/// Largest step t ∈ {1, ½, ¼, …} that does not decrease the log-likelihood.
-fn line_search(ll: impl Fn(f64) -> f64, start: f64) -> f64 {
-    let base = ll(0.0);
-    let mut t = start;
+/// Largest step t ∈ {1, ½, ¼, …} that does not decrease the log-likelihood from `base`,
+/// with the log-likelihood there ((0, `base`) when none does).
+fn line_search(ll: impl Fn(f64) -> f64, base: f64) -> (f64, f64) {
+    let mut t = 1.0;
     for _ in 0..60 {
-        if ll(t) >= base {
-            return t;
+        let value = ll(t);
+        if value >= base {
+            return (t, value);
         }
         t *= 0.5;
     }
-    0.0
+    (0.0, base)
 }
 
 /// True when some threshold on x puts all positives on one side and all negatives on the other
