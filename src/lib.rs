@@ -24,6 +24,7 @@ pub mod init;
 pub mod input;
 pub mod metrics;
 pub mod output;
+pub mod partials;
 pub mod provenance;
 pub mod report;
 pub mod spec;

@@ -118,6 +118,26 @@ impl ScoreDistribution {
         }
     }
 
+    /// Add `point.rows` rows at one score key at once, as read back from a partials table
+    /// (issue 8): `point.score` is an exact score, or with `Resolution::Binned` the midpoint of
+    /// a fine bin. The same sums as pushing the rows one by one, up to the order of additions.
+    pub fn add_point(&mut self, point: &ScorePoint, resolution: Resolution) {
+        if resolution == Resolution::Binned {
+            self.coarsen();
+        }
+        if !self.grid.is_empty() {
+            self.ungrid();
+        }
+        let key = self.key(point.score);
+        add(
+            self.counts.entry(key).or_insert([0.0; 3]),
+            &[point.negatives, point.positives, point.rows],
+        );
+        if self.resolution == Resolution::Exact && self.counts.len() > MAX_DISTINCT {
+            self.coarsen();
+        }
+    }
+
     /// Add the rows of another distribution.
     pub fn merge(&mut self, other: &ScoreDistribution) {
         if other.is_empty() && other.resolution == Resolution::Exact {
