@@ -93,7 +93,12 @@ pub fn read(source: &Source, protected: &[String]) -> Result<Vec<PartialRow>> {
             None => return Err(bad(0, "missing part".into())),
         };
         let rows_count = count(6)?.ok_or_else(|| bad(6, "missing count".into()))?;
-        let sum_w = float(7)?.ok_or_else(|| bad(7, "missing sum".into()))?;
+        // An engine sums no weights for invalid rows (their weight may be what is invalid).
+        let sum_w = match (float(7)?, part) {
+            (Some(w), _) => w,
+            (None, Some(Part::Invalid)) => 0.0,
+            (None, _) => return Err(bad(7, "missing sum".into())),
+        };
         rows.push(PartialRow {
             part,
             cell: if part == Some(Part::Invalid) {

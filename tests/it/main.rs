@@ -8,6 +8,7 @@ mod demo;
 mod determinism;
 mod gating;
 mod golden;
+mod partials;
 mod properties;
 mod regression;
 mod report;
