@@ -213,6 +213,18 @@ pub struct RunArgs {
     /// Also write the partials table of this run (.parquet or .csv).
     #[arg(long, value_name = "FILE")]
     pub emit_partials: Option<PathBuf>,
+    /// Aggregate on a Spark Connect server (sc://host:port) over --data (a path the server
+    /// reads) or --table; needs a build with the `spark` feature.
+    #[arg(long, value_name = "URL", conflicts_with = "partials")]
+    pub engine: Option<String>,
+    /// With --engine: the server's table or view of predictions.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "engine",
+        conflicts_with = "data"
+    )]
+    pub table: Option<String>,
     /// True outcome column: 0/1, true/false, or see --positive-label.
     #[arg(long)]
     pub label: Option<String>,
@@ -516,12 +528,20 @@ fn run_audit(mut args: RunArgs) -> Result<Outcome> {
     let quiet = args.quiet;
     let from_partials = args.partials.is_some();
     let emit = args.emit_partials.take();
+    let engine = args.engine.take();
+    let table = args.table.take();
     if from_partials {
         args.data = args.partials.take();
+    }
+    if let Some(t) = &table {
+        args.data = Some(PathBuf::from(t));
     }
     let audit = apply_flags(spec, args)?.check(&context)?;
     let (report, aggregate) = if from_partials {
         (crate::partials::run(&audit)?, None)
+    } else if let Some(url) = &engine {
+        let (report, aggregate) = crate::partials::run_engine(&audit, url, table.as_deref())?;
+        (report, Some(aggregate))
     } else if !quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner().with_style(
             indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows read ({per_sec})")

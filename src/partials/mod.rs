@@ -48,6 +48,8 @@
 
 mod convert;
 pub mod read;
+#[cfg(feature = "spark")]
+pub mod spark;
 pub mod sql;
 pub mod write;
 
@@ -175,4 +177,36 @@ pub fn table_bytes(
 ) -> crate::Result<Vec<u8>> {
     let format = crate::input::Source::from_path(path, b',').format;
     write::to_bytes(&from_aggregate(aggregate), &columns.protected, format)
+}
+
+/// Audit by running the partials query on the Spark Connect server at `url`: over the table
+/// `table` of its catalog, or else over `audit.source` (a path the server can read). Returns
+/// the report and the aggregate (for `--emit-partials`). Without the `spark` feature, an error.
+pub fn run_engine(
+    audit: &crate::spec::Audit,
+    url: &str,
+    table: Option<&str>,
+) -> crate::Result<(crate::report::AuditReport, crate::aggregate::Aggregate)> {
+    #[cfg(feature = "spark")]
+    {
+        let input = match table {
+            Some(t) => spark::SparkInput::Table(t),
+            None => spark::SparkInput::Data(&audit.source),
+        };
+        let rows = spark::partials(url, input, &audit.columns, audit.bins, sql::ScoreKey::Exact)?;
+        let aggregate = to_aggregate(&rows, audit, std::path::Path::new(url))?;
+        let report = crate::audit::run_from_aggregate(audit, &aggregate, None)?;
+        Ok((report, aggregate))
+    }
+    #[cfg(not(feature = "spark"))]
+    {
+        let _ = (audit, table);
+        Err(crate::Error::spec(
+            "--engine",
+            format!(
+                "{url}: this fairaudit was built without Spark Connect support; \
+                 rebuild it with `cargo build --release --features spark` (needs protoc)"
+            ),
+        ))
+    }
 }

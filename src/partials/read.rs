@@ -14,8 +14,15 @@ use crate::input::{self, Source};
 /// Read every row of the partials table `source`, keyed by the protected columns `protected`.
 /// Errors name the file, the 1-based data row and the column.
 pub fn read(source: &Source, protected: &[String]) -> Result<Vec<PartialRow>> {
-    let path = source.path.as_path();
-    let sample = input::sample(source, usize::MAX)?;
+    from_text(&input::sample(source, usize::MAX)?, &source.path, protected)
+}
+
+/// The rows of a partials table given as text columns; `path` names it in messages.
+pub fn from_text(
+    sample: &input::Sample,
+    path: &std::path::Path,
+    protected: &[String],
+) -> Result<Vec<PartialRow>> {
     let n = sample.columns.first().map_or(0, |(_, v)| v.len());
     let names: Vec<String> = sample.columns.iter().map(|(n, _)| n.clone()).collect();
     let by_name: HashMap<&str, &Vec<Option<String>>> = (sample.columns.iter())

@@ -14,5 +14,7 @@ mod regression;
 mod report;
 mod robustness;
 mod sample;
+#[cfg(feature = "spark")]
+mod spark;
 mod uncertainty;
 mod util;

@@ -516,3 +516,31 @@ fn the_query_of_every_dialect() {
         );
     }
 }
+
+/// Without the `spark` feature, `--engine` is a clear usage error (exit 2), and no report is
+/// written.
+#[cfg(not(feature = "spark"))]
+#[test]
+fn engine_without_the_spark_feature_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    fairaudit()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "audits/demo.toml",
+            "--engine",
+            "sc://127.0.0.1:1",
+            "--json",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--features spark"));
+    assert!(!out.exists());
+    // --table only makes sense with --engine.
+    fairaudit()
+        .args(["run", "audits/demo.toml", "--table", "t"])
+        .assert()
+        .code(2);
+}
