@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use apache_spark_connect::SparkSession;
+use spark_connect::SparkSession;
 
 use super::sql::{partials_query, Dialect, ScoreKey};
 use super::PartialRow;
@@ -30,7 +30,7 @@ pub fn partials(
     bins: usize,
     key: ScoreKey,
 ) -> Result<Vec<PartialRow>> {
-    let fail = |what: &str, e: apache_spark_connect::SparkError| Error::Schema {
+    let fail = |what: &str, e: spark_connect::SparkError| Error::Schema {
         path: url.into(),
         msg: format!("{what}: {e}"),
     };

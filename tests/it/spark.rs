@@ -148,7 +148,7 @@ fn spark_connect_gives_the_embedded_report() {
         assert_eq!(b["input"]["rows"], a["input"]["rows"]);
     }
     // --table: a view of the server's catalog, made by another session.
-    let session = apache_spark_connect::SparkSession::builder()
+    let session = spark_connect::SparkSession::builder()
         .remote(&server.url)
         .get_or_create()
         .unwrap();
