@@ -60,7 +60,8 @@ pub fn partials(
     let query = partials_query(columns, bins, Dialect::Spark, &table, key);
     let batches = session
         .sql(&query)
-        .and_then(|frame| frame.collect_record_batches())
+        .map_err(|e| fail("the partials query failed", e))?
+        .collect_record_batches()
         .map_err(|e| fail("the partials query failed", e))?;
     let _ = session.stop();
     // The result is small: every batch as text, then parsed like a partials file.
