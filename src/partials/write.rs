@@ -172,8 +172,11 @@ mod tests {
             std::fs::write(&path, to_bytes(&rows(), &protected, format).unwrap()).unwrap();
             let back = read::read(&Source::from_path(&path, b','), &protected).unwrap();
             let mut expected = rows();
-            // An empty protected value is a missing value, as in the predictions readers.
-            expected[1].cell[1] = None;
+            if format == Format::Csv {
+                // An empty CSV field is a missing value, as in the CSV predictions reader
+                // (Parquet keeps an empty string, as its reader does).
+                expected[1].cell[1] = None;
+            }
             assert_eq!(back, expected, "{name}");
             assert_eq!(back[0].sum_w.to_bits(), (0.1f64 + 0.2).to_bits());
         }
