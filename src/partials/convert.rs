@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Part, PartialRow};
-use crate::aggregate::{
-    Aggregate, CellTable, GroupStats, Resolution, ScoreDistribution, ScorePoint,
-};
+use crate::aggregate::{Aggregate, CellTable, GroupStats, Resolution, ScorePoint};
 use crate::error::{Error, Result};
 use crate::input::InvalidRows;
 use crate::spec::Audit;
@@ -99,6 +97,8 @@ pub fn to_aggregate(rows: &[PartialRow], audit: &Audit, path: &Path) -> Result<A
     let mut table = CellTable::default();
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
     let mut first_invalid = None;
+    // Per cell: Σ rows_y over score rows, and whether every score row had one.
+    let mut positive_rows: BTreeMap<&[Option<String>], (u64, bool, usize)> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         let part = r
             .part
@@ -167,9 +167,38 @@ pub fn to_aggregate(rows: &[PartialRow], audit: &Audit, path: &Path) -> Result<A
                     Part::Score => Resolution::Exact,
                     _ => Resolution::Binned,
                 };
-                add_point(&mut stats.score.distribution, &point, resolution);
+                let seen = positive_rows.entry(&r.cell).or_insert((0, true, i));
+                match r.rows_y {
+                    Some(y) if y > r.rows => {
+                        return Err(bad(
+                            i,
+                            "rows_y",
+                            format!("{y} is more than rows {}", r.rows),
+                        ))
+                    }
+                    Some(y) => seen.0 += y,
+                    None => seen.1 = false,
+                }
+                stats.score.distribution.add_point(&point, resolution);
             }
             Part::Invalid => unreachable!("handled above"),
+        }
+    }
+    check_bins(&table, audit.bins, path)?;
+    // The distribution's positive rows must be the confusion counts' positive rows.
+    for (cell, (y, complete, i)) in positive_rows {
+        let stats = &table.cells[cell];
+        let expected = stats.counts.tp + stats.counts.fn_;
+        if complete && y != expected {
+            return Err(bad(
+                i,
+                "rows_y",
+                format!(
+                    "the score rows of cell {} count {y} rows with label 1, the confusion \
+                     rows {expected}",
+                    crate::audit::group_label(&cell.to_vec())
+                ),
+            ));
         }
     }
     if table.cells.len() > audit.max_groups {
@@ -202,8 +231,32 @@ pub fn to_aggregate(rows: &[PartialRow], audit: &Audit, path: &Path) -> Result<A
     })
 }
 
-fn add_point(d: &mut ScoreDistribution, point: &ScorePoint, resolution: Resolution) {
-    d.add_point(point, resolution);
+/// Every calibration bin's mean score lies within the bin's edges under `bins` bins (up to
+/// rounding): otherwise the table was made with another number of bins, and the reliability
+/// table would be silently wrong.
+fn check_bins(table: &CellTable, bins: usize, path: &Path) -> Result<()> {
+    let step = 1.0 / bins as f64;
+    let edge = |k: usize| if k == bins { 1.0 } else { k as f64 * step };
+    for (key, stats) in &table.cells {
+        for (b, bin) in stats.score.bins.iter().enumerate() {
+            if bin.weight <= 0.0 {
+                continue;
+            }
+            let mean = bin.sum_score / bin.weight;
+            let (lo, hi) = (edge(b), edge(b + 1));
+            if mean < lo - 1e-9 || mean > hi + 1e-9 {
+                return Err(Error::Schema {
+                    path: path.to_path_buf(),
+                    msg: format!(
+                        "cell {}: the mean score {mean} of bin {b} lies outside its edges \
+                         ({lo}, {hi}] with --bins {bins}: the table was made with other bins",
+                        crate::audit::group_label(key)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn confusion_cell<T: Copy>(c: &crate::aggregate::Confusion<T>, label: bool, decision: bool) -> T {
@@ -281,10 +334,34 @@ mod tests {
     }
 
     #[test]
-    fn a_bin_beyond_the_audit_bins_is_an_error() {
+    fn a_table_made_with_other_bins_is_an_error() {
         let rows = from_aggregate(&aggregate());
+        // Bin 8 (score 0.9) does not exist with 5 bins.
         let e = to_aggregate(&rows, &audit(5, true), Path::new("p.csv")).unwrap_err();
         assert!(e.to_string().contains("column 'bin'"), "{e}");
+        // With 20 bins, bin 5 exists but is (0.25, 0.3]: cell a's score 0.6 gives it away.
+        let e = to_aggregate(&rows, &audit(20, true), Path::new("p.csv")).unwrap_err();
+        assert!(e.to_string().contains("mean score 0.6 of bin 5"), "{e}");
+    }
+
+    #[test]
+    fn positive_rows_of_the_scores_must_match_the_confusion_counts() {
+        let mut rows = from_aggregate(&aggregate());
+        let score_rows = |rows: &mut Vec<PartialRow>, f: &dyn Fn(&PartialRow) -> u64| {
+            for r in rows.iter_mut().filter(|r| r.part == Some(Part::Score)) {
+                r.rows_y = Some(f(r));
+            }
+        };
+        // The true counts: a row is positive iff its weight is in sum_wy (weights here > 0).
+        score_rows(&mut rows, &|r| u64::from(r.sum_wy.unwrap() > 0.0));
+        assert!(to_aggregate(&rows, &audit(10, true), Path::new("p.csv")).is_ok());
+        // Every score row claimed positive: cell a has 1 positive (its TP), not 2.
+        score_rows(&mut rows, &|r| r.rows);
+        let e = to_aggregate(&rows, &audit(10, true), Path::new("p.csv")).unwrap_err();
+        assert!(
+            e.to_string().contains("cell a count 2 rows with label 1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@
 //! | `sum_ws` | float | `cell`, `bin` rows: Σw·s |
 //! | `sum_wse` | float | `cell` rows: Σw·(s − y)² |
 //! | `sum_wll` | float | `cell` rows: Σw·(−y·ln p − (1−y)·ln(1−p)), p = s clipped to [ε, 1−ε], ε = 2⁻⁵² |
+//! | `rows_y` | integer | `score*` rows: rows with y = 1 (optional: the per-label row counts of the distribution) |
 //!
 //! Keys per part (every part but `invalid` is also keyed by the `g_*` columns):
 //! - `confusion` (y, d): rows, Σw, Σw² — the confusion counts, weighted and unweighted;
@@ -44,7 +45,8 @@
 //!
 //! Without a score column there are no `cell`, `bin` and `score` rows. The threshold (when the
 //! decision comes from the score), the positive label and B are baked into the table: audit it
-//! with the same options that produced it. A `bin` ≥ B is an error.
+//! with the same options that produced it. A `bin` ≥ B is an error, and so is a bin whose mean
+//! score lies outside its edges under the audit's B (a table made with other bins).
 
 mod convert;
 pub mod read;
@@ -141,12 +143,14 @@ pub struct PartialRow {
     pub sum_wse: Option<f64>,
     /// Σw·log loss.
     pub sum_wll: Option<f64>,
+    /// Rows with label 1 (`score*` rows; optional).
+    pub rows_y: Option<u64>,
 }
 
 /// The fixed columns of the table, in order; the `g_*` columns come after `part`.
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "part", "reason", "label", "decision", "bin", "score", "rows", "sum_w", "sum_w2", "sum_wy",
-    "sum_ws", "sum_wse", "sum_wll",
+    "sum_ws", "sum_wse", "sum_wll", "rows_y",
 ];
 
 /// The name of the group-key column of protected column `name`.

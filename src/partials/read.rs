@@ -44,7 +44,10 @@ pub fn from_text(
         .collect::<Result<_>>()?;
     let groups: Vec<&Vec<Option<String>>> = protected
         .iter()
-        .map(|p| column(&group_column(p), true).map(|c| c.unwrap_or_else(|| unreachable!())))
+        .map(|p| {
+            let name = group_column(p);
+            column(&name, true)?.ok_or_else(|| input::missing_column(path, &name, &names))
+        })
         .collect::<Result<_>>()?;
     let mut rows = Vec::with_capacity(n);
     for i in 0..n {
@@ -125,6 +128,7 @@ pub fn from_text(
             sum_ws: float(10)?,
             sum_wse: float(11)?,
             sum_wll: float(12)?,
+            rows_y: count(13)?,
         });
     }
     Ok(rows)

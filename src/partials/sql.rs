@@ -290,6 +290,7 @@ pub fn partials_query(
             select.push(format!("{null_double} AS {c}"));
         }
     }
+    select.push("SUM(y) AS rows_y".to_string());
     let indent = |items: &[String]| items.join(",\n    ");
     // Level 2 sees level 1's columns by name, and adds the reason.
     let mut checked: Vec<String> = ["y", "s", "w", "d0"]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{Field, Schema};
 
 use super::{group_column, PartialRow, COLUMNS};
 use crate::error::{Error, Result};
@@ -44,6 +44,7 @@ fn text_row(r: &PartialRow) -> Vec<Option<String>> {
         float(r.sum_ws),
         float(r.sum_wse),
         float(r.sum_wll),
+        int(r.rows_y),
     ]);
     out
 }
@@ -109,13 +110,13 @@ fn parquet_bytes(rows: &[PartialRow], protected: &[String]) -> Result<Vec<u8>> {
         floats(&|r| r.sum_ws),
         floats(&|r| r.sum_wse),
         floats(&|r| r.sum_wll),
+        ints(&|r| r.rows_y),
     ]);
     let fields: Vec<Field> = column_names(protected)
         .into_iter()
         .zip(&columns)
         .map(|(name, c)| Field::new(name, c.data_type().clone(), true))
         .collect();
-    debug_assert!(fields.iter().any(|f| f.data_type() == &DataType::Utf8));
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| render(e.to_string()))?;
     let mut bytes = Vec::new();
@@ -151,6 +152,7 @@ mod tests {
                 rows: 1,
                 sum_w: 2.5,
                 sum_wy: Some(2.5),
+                rows_y: Some(1),
                 ..PartialRow::default()
             },
             PartialRow {
