@@ -170,6 +170,10 @@ fn spark_connect_gives_the_embedded_report() {
     );
     let d = differences(&a, &b);
     assert!(d.is_empty(), "--table: {d:#?}");
-    // The log shows the cluster: tasks ran on workers.
+    // Local-cluster mode: the driver started its workers.
+    let logs = server.logs();
+    for w in 1..=WORKERS.parse::<u32>().unwrap() {
+        assert!(logs.contains(&format!("starting worker {w}")), "{logs}");
+    }
     drop(server);
 }
