@@ -7,7 +7,13 @@ DataFusion 55 (PyPI `duckdb`, `datafusion`; scripts/pyenv installs them into tar
 
     target/pyenv/bin/python tests/data/partials_engine.py duckdb|datafusion DATA QUERY.sql OUT.parquet
 
-DATA (CSV or Parquet) is registered as the table `predictions`.
+DATA (CSV or Parquet) is registered as the table `predictions`. DuckDB writes CSV when OUT
+ends in .csv. The stored reference tests/data/compas_partials_duckdb.csv was made from the
+repository root with:
+
+    target/debug/fairaudit sql --dialect duckdb audits/compas.toml > /tmp/q.sql
+    target/pyenv/bin/python tests/data/partials_engine.py duckdb \
+        ../shared/data/compas.parquet /tmp/q.sql tests/data/compas_partials_duckdb.csv
 """
 
 import sys
@@ -20,7 +26,8 @@ def duckdb_run(data, query, out):
     reader = "read_parquet" if data.endswith((".parquet", ".pq")) else "read_csv_auto"
     quoted = data.replace("'", "''")
     con.execute(f"CREATE VIEW predictions AS SELECT * FROM {reader}('{quoted}')")
-    con.execute(f"COPY ({query.rstrip().rstrip(';')}) TO '{out}' (FORMAT PARQUET)")
+    fmt = "CSV, HEADER" if out.endswith(".csv") else "PARQUET"
+    con.execute(f"COPY ({query.rstrip().rstrip(';')}) TO '{out}' (FORMAT {fmt})")
 
 
 def datafusion_run(data, query, out):

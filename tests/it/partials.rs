@@ -544,3 +544,27 @@ fn engine_without_the_spark_feature_says_how_to_build_it() {
         .assert()
         .code(2);
 }
+
+/// A stored reference: the partials table DuckDB 2.0 computed for COMPAS from the printed
+/// query (the command is in tests/data/partials_engine.py). Needs no Python at test time.
+#[test]
+fn the_stored_duckdb_table_gives_the_embedded_compas_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared_dir().join("data/compas.parquet");
+    let (a, code_a) = run(
+        &["audits/compas.toml", "--data", &data.display().to_string()],
+        &[],
+        &dir.path().join("a.json"),
+    );
+    let table =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/compas_partials_duckdb.csv");
+    let (b, code_b) = run(
+        &["audits/compas.toml"],
+        &[Path::new("--partials"), &table],
+        &dir.path().join("b.json"),
+    );
+    assert_eq!(code_a, code_b);
+    let d = differences(&a, &b);
+    assert!(d.is_empty(), "{d:#?}");
+    assert_eq!(b["input"]["rows"], 6172);
+}
