@@ -37,6 +37,15 @@ pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Resul
     if !audit.columns.task.is_binary() && audit.columns.favorable.is_empty() {
         return crate::tasks::run_with_progress(audit, on_rows);
     }
+    run_keeping_aggregate(audit, on_rows).map(|(report, _)| report)
+}
+
+/// [`run_with_progress`] of a binary audit (or one collapsed by `favorable`), also returning
+/// the per-cell statistics the report was computed from (for `--emit-partials`, issue 8).
+pub fn run_keeping_aggregate(
+    audit: &Audit,
+    on_rows: &(dyn Fn(u64) + Sync),
+) -> Result<(AuditReport, Aggregate)> {
     let (aggregate, sha256) = std::thread::scope(|s| {
         let hash = s.spawn(|| provenance::sha256_of(&audit.source));
         let aggregate = aggregate::aggregate_with_limit(
@@ -51,8 +60,24 @@ pub fn run_with_progress(audit: &Audit, on_rows: &(dyn Fn(u64) + Sync)) -> Resul
     let aggregate = aggregate?;
     check_rows(&audit.source.path, &aggregate)?;
     let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+    let report = report_of(audit, &aggregate, sha256)?;
+    Ok((report, aggregate))
+}
+
+/// The report of `audit` from statistics aggregated elsewhere (a partials table, issue 8):
+/// the same checks, baseline and provenance as [`run`].
+pub fn run_from_aggregate(
+    audit: &Audit,
+    aggregate: &Aggregate,
+    sha256: Option<String>,
+) -> Result<AuditReport> {
+    check_rows(&audit.source.path, aggregate)?;
+    report_of(audit, aggregate, sha256)
+}
+
+fn report_of(audit: &Audit, aggregate: &Aggregate, sha256: Option<String>) -> Result<AuditReport> {
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
-    let mut report = build_report(audit, &aggregate, sha256, baseline.as_ref())?;
+    let mut report = build_report(audit, aggregate, sha256, baseline.as_ref())?;
     report.provenance.git = provenance::run_specific()
         .then(|| provenance::git_info(Path::new(".")))
         .flatten();

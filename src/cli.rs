@@ -52,6 +52,9 @@ pub enum Command {
         after_help = "Examples:\n  fairaudit completions bash > /etc/bash_completion.d/fairaudit\n  fairaudit completions zsh > \"${fpath[1]}/_fairaudit\""
     )]
     Completions(CompletionsArgs),
+    /// Print the SQL query that computes the partials table in a warehouse or engine.
+    #[command(after_help = SQL_EXAMPLES)]
+    Sql(SqlArgs),
     /// Judge change policies between a baseline report and a candidate report.
     #[command(after_help = COMPARE_EXAMPLES)]
     Compare(CompareArgs),
@@ -192,6 +195,12 @@ const RUN_EXAMPLES: &str = "Examples:
 
 Exit codes: 0 every policy passed, 1 a policy failed, 2 usage, configuration or input error.";
 
+const SQL_EXAMPLES: &str = "Examples:
+  fairaudit sql --dialect duckdb --table preds --label label --score score --protected race,sex
+  fairaudit sql --dialect spark audits/compas.toml --table compas > partials.sql
+  # run it in the engine, save the result as Parquet or CSV, then:
+  fairaudit run audits/compas.toml --partials partials.parquet";
+
 const SYNTH_EXAMPLES: &str = "Examples:
   fairaudit synth --rows 100000 --seed 1 --out data.parquet
   fairaudit synth --rows 5000 --no-default-bias --score-shift black=-0.5 --out shifted.csv";
@@ -270,6 +279,47 @@ pub struct VerifyArgs {
     pub report: PathBuf,
 }
 
+/// `fairaudit sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// Audit spec (TOML); flags override it. Its data path is not used.
+    pub spec: Option<PathBuf>,
+    /// The engine's SQL dialect.
+    #[arg(long, value_enum)]
+    pub dialect: crate::partials::sql::Dialect,
+    /// The table (or view) of predictions; `catalog.schema.table` parts are quoted one by one.
+    #[arg(long, default_value = "predictions")]
+    pub table: String,
+    /// Key of the score distribution: every distinct score (exact AUC) or 65,536 fine bins
+    /// (bounded size, binned AUC).
+    #[arg(long, value_enum, default_value_t = crate::partials::sql::ScoreKey::Exact)]
+    pub score_key: crate::partials::sql::ScoreKey,
+    /// True outcome column.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Model probability column.
+    #[arg(long)]
+    pub score: Option<String>,
+    /// Model decision column; default: score >= --threshold.
+    #[arg(long)]
+    pub prediction: Option<String>,
+    /// Decision threshold [default: 0.5].
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Sample weight column.
+    #[arg(long)]
+    pub weight: Option<String>,
+    /// Protected-attribute column; repeatable or a comma list.
+    #[arg(long, value_delimiter = ',')]
+    pub protected: Vec<String>,
+    /// Equal-width calibration bins [default: 10].
+    #[arg(long)]
+    pub bins: Option<usize>,
+    /// Value of label/prediction meaning positive.
+    #[arg(long)]
+    pub positive_label: Option<String>,
+}
+
 /// `fairaudit run`.
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
@@ -278,6 +328,24 @@ pub struct RunArgs {
     /// CSV (.csv, .csv.gz) or Parquet (.parquet); '-' = CSV on stdin.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Audit from a partials table (Parquet or CSV; see `fairaudit sql`) instead of the rows.
+    #[arg(long, conflicts_with = "data", value_name = "FILE")]
+    pub partials: Option<PathBuf>,
+    /// Also write the partials table of this run (.parquet or .csv).
+    #[arg(long, value_name = "FILE")]
+    pub emit_partials: Option<PathBuf>,
+    /// Aggregate on a Spark Connect server (sc://host:port) over --data (a path the server
+    /// reads) or --table; needs a build with the `spark` feature.
+    #[arg(long, value_name = "URL", conflicts_with = "partials")]
+    pub engine: Option<String>,
+    /// With --engine: the server's table or view of predictions.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "engine",
+        conflicts_with = "data"
+    )]
+    pub table: Option<String>,
     /// True outcome column: 0/1, true/false, or see --positive-label.
     #[arg(long)]
     pub label: Option<String>,
@@ -470,6 +538,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Pass)
         }
         Command::Compare(args) => compare(args),
+        Command::Sql(args) => sql(args),
         Command::Init(args) => init(args),
         Command::Explain(args) => {
             let text = crate::metrics::catalog::describe(&args.metric)
@@ -674,7 +743,39 @@ fn compare(args: CompareArgs) -> Result<Outcome> {
     })
 }
 
-fn run_audit(args: RunArgs) -> Result<Outcome> {
+fn sql(a: SqlArgs) -> Result<Outcome> {
+    let (mut spec, context) = match &a.spec {
+        Some(path) => (AuditSpec::from_file(path)?, path.display().to_string()),
+        None => (AuditSpec::default(), "command line".to_string()),
+    };
+    // The query reads a table, not a file.
+    spec.data
+        .path
+        .get_or_insert_with(|| PathBuf::from(&a.table));
+    let run = RunArgs {
+        label: a.label,
+        score: a.score,
+        prediction: a.prediction,
+        threshold: a.threshold,
+        weight: a.weight,
+        protected: a.protected,
+        bins: a.bins,
+        positive_label: a.positive_label,
+        ..RunArgs::default()
+    };
+    let audit = apply_flags(spec, run)?.check(&context)?;
+    let query = crate::partials::sql::partials_query(
+        &audit.columns,
+        audit.bins,
+        a.dialect,
+        &a.table,
+        a.score_key,
+    );
+    let _ = std::io::stdout().lock().write_all(query.as_bytes());
+    Ok(Outcome::Pass)
+}
+
+fn run_audit(mut args: RunArgs) -> Result<Outcome> {
     let (spec, context) = match &args.spec {
         Some(path) => (AuditSpec::from_file(path)?, path.display().to_string()),
         None => (AuditSpec::default(), "command line".to_string()),
@@ -682,21 +783,62 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
     let color = args.color;
     let quiet = args.quiet;
     let thresholds = args.thresholds.clone();
+    let from_partials = args.partials.is_some();
+    let emit = args.emit_partials.take();
+    let engine = args.engine.take();
+    let table = args.table.take();
+    if from_partials {
+        args.data = args.partials.take();
+    }
+    if let Some(t) = &table {
+        args.data = Some(PathBuf::from(t));
+    }
     let audit = apply_flags(spec, args)?.check(&context)?;
-    let report = if let Some(file) = &thresholds {
+    let binary = audit.columns.task.is_binary() || !audit.columns.favorable.is_empty();
+    let partials = from_partials || engine.is_some() || emit.is_some();
+    if partials && !binary {
+        return Err(Error::spec(
+            "--partials",
+            "partials tables (--partials, --emit-partials, --engine) hold the statistics of \
+             binary audits: collapse a multiclass audit with --favorable; a regression audit \
+             cannot use them",
+        ));
+    }
+    if partials && thresholds.is_some() {
+        return Err(Error::spec(
+            "--thresholds",
+            "per-group thresholds are applied to rows; they cannot be combined with \
+             --partials, --emit-partials or --engine",
+        ));
+    }
+    let rows = |on_rows: &(dyn Fn(u64) + Sync)| -> Result<(crate::report::AuditReport, Option<_>)> {
+        if binary {
+            let (report, aggregate) = crate::audit::run_keeping_aggregate(&audit, on_rows)?;
+            Ok((report, Some(aggregate)))
+        } else {
+            Ok((crate::audit::run_with_progress(&audit, on_rows)?, None))
+        }
+    };
+    let (report, aggregate) = if let Some(file) = &thresholds {
         let mitigation = crate::mitigate::data::load_thresholds(file)?;
-        crate::mitigate::data::run_with_thresholds(&audit, &mitigation, file)?
+        let report = crate::mitigate::data::run_with_thresholds(&audit, &mitigation, file)?;
+        (report, None)
+    } else if from_partials {
+        (crate::partials::run(&audit)?, None)
+    } else if let Some(url) = &engine {
+        let (report, aggregate) = crate::partials::run_engine(&audit, url, table.as_deref())?;
+        (report, Some(aggregate))
     } else if !quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner().with_style(
             indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows read ({per_sec})")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let report = crate::audit::run_with_progress(&audit, &|rows| bar.inc(rows));
+        let report = rows(&|n| bar.inc(n));
         bar.finish_and_clear();
         report?
     } else {
-        crate::audit::run(&audit)?
+        rows(&|_| {})?
     };
     // Render every output before writing any, so a render error leaves no file behind.
     let mut rendered = Vec::new();
@@ -717,6 +859,17 @@ fn run_audit(args: RunArgs) -> Result<Outcome> {
             renderer.render(&report, &mut bytes)?;
             rendered.push((path.clone(), bytes));
         }
+    }
+    if let Some(path) = emit {
+        let bytes = match &aggregate {
+            Some(aggregate) => crate::partials::table_bytes(aggregate, &audit.columns, &path)?,
+            None => crate::partials::table_bytes(
+                &crate::partials::aggregate_of(&audit)?,
+                &audit.columns,
+                &path,
+            )?,
+        };
+        rendered.push((path, bytes));
     }
     let mut stdout_closed = false;
     for (path, bytes) in &rendered {

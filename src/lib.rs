@@ -25,6 +25,7 @@ pub mod input;
 pub mod metrics;
 pub mod mitigate;
 pub mod output;
+pub mod partials;
 pub mod provenance;
 pub mod report;
 pub mod spec;

@@ -241,6 +241,29 @@ impl ScoreDistribution {
         }
     }
 
+    /// Add `point.rows` rows at one score key at once, as read back from a partials table
+    /// (issue 8): `point.score` is an exact score, or with `Resolution::Binned` the midpoint of
+    /// a fine bin. The same sums as pushing the rows one by one, up to the order of additions.
+    pub fn add_point(&mut self, point: &ScorePoint, resolution: Resolution) {
+        if resolution == Resolution::Binned {
+            self.coarsen();
+        }
+        if self.grid.in_use() {
+            self.ungrid();
+        }
+        let key = self.key(point.score);
+        let positive_rows = point.positive_rows as u64;
+        self.counts.entry(key).or_default().merge(&Sums {
+            negatives: Sum::new(point.negatives),
+            positives: Sum::new(point.positives),
+            negative_rows: (point.rows as u64).saturating_sub(positive_rows),
+            positive_rows,
+        });
+        if self.resolution == Resolution::Exact && self.counts.len() > MAX_DISTINCT {
+            self.coarsen();
+        }
+    }
+
     /// Add the rows of another distribution.
     pub fn merge(&mut self, other: &ScoreDistribution) {
         if other.is_empty() && other.resolution == Resolution::Exact {

@@ -83,6 +83,26 @@ pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
     Ok(super::Sample { columns })
 }
 
+/// Every column of an Arrow record batch as text, as [`sample`] reads them (`None` = null; a
+/// column of a type that cannot be read as text has no values). For small result tables that
+/// arrive as Arrow from an engine (issue 8).
+pub fn batch_as_text(batch: &arrow_array::RecordBatch) -> super::Sample {
+    let columns = (batch.schema().fields().iter().enumerate())
+        .map(|(i, field)| {
+            let values = categorical(batch.column(i).as_ref())
+                .map(|c| {
+                    c.codes
+                        .iter()
+                        .map(|&k| c.levels[k as usize].clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (field.name().clone(), values)
+        })
+        .collect();
+    super::Sample { columns }
+}
+
 /// Read a Parquet file, handing one batch per decoded record batch to `sink`.
 ///
 /// The sink is called from several threads; see the module documentation for the sequence

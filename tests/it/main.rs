@@ -9,11 +9,14 @@ mod determinism;
 mod gating;
 mod golden;
 mod mitigation;
+mod partials;
 mod properties;
 mod regression;
 mod report;
 mod robustness;
 mod sample;
+#[cfg(feature = "spark")]
+mod spark;
 mod tasks;
 mod uncertainty;
 mod util;
