@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         },
         task: Default::default(),
         favorable: Vec::new(),
+        class_scores: Vec::new(),
     };
     let delimiter = [b',', b';', b'\t', b'|'][usize::from(options >> 4) % 4];
     let source = Source::from_path(PathBuf::from(&path), delimiter);

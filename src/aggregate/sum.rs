@@ -13,7 +13,9 @@
 use std::ops::AddAssign;
 
 /// A compensated running sum: `hi` is the rounded sum, `lo` the accumulated rounding errors.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+///
+/// Two sums are equal when their values are: (1, 2⁻⁶⁰) and (1 + 2⁻⁵², −2⁻⁵² + 2⁻⁶⁰) are one sum.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Sum {
     hi: f64,
     lo: f64,
@@ -39,6 +41,12 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let b_virtual = s - a;
     let a_virtual = s - b_virtual;
     (s, (a - a_virtual) + (b - b_virtual))
+}
+
+impl PartialEq for Sum {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
 }
 
 impl AddAssign<f64> for Sum {
