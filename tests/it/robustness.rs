@@ -1,7 +1,6 @@
 //! Robustness of the process (issue 9): closed pipes and interrupted runs.
 
 use std::io::Read;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The binary under test, as a plain `std` command (for spawning and signalling).
@@ -50,16 +49,6 @@ fn a_closed_pipe_exits_quietly() {
 }
 
 /// A CSV large enough that a debug build reads it for a few seconds.
-fn large_csv(path: &Path, rows: usize) {
-    use std::io::Write;
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(w, "label,score,g").unwrap();
-    for i in 0..rows {
-        writeln!(w, "{},0.{},{}", i % 2, i % 97, ["a", "b", "c"][i % 3]).unwrap();
-    }
-    w.flush().unwrap();
-}
-
 /// SIGINT and SIGTERM in the middle of a run leave the previous report intact and no temporary
 /// file behind.
 ///
@@ -71,28 +60,31 @@ fn large_csv(path: &Path, rows: usize) {
 #[cfg(unix)]
 #[test]
 fn an_interrupted_run_leaves_the_previous_report_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("large.csv");
-    large_csv(&data, 1_000_000);
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
+    use std::io::Write;
+    let out = tempfile::tempdir().unwrap();
     for signal in ["INT", "TERM"] {
-        let report = out.join("r.json");
+        let report = out.path().join("r.json");
         std::fs::write(&report, "previous").unwrap();
+        // The rows come from a pipe that stays open: the run is still reading, whatever the
+        // machine's speed, when the signal arrives (no race with a fixed sleep).
         let mut child = binary()
-            .arg("run")
-            .arg("--data")
-            .arg(&data)
+            .args(["run", "--data", "-"])
             .args(["--label", "label", "--score", "score", "--protected", "g"])
             .args(["--quiet", "--json"])
             .arg(&report)
             .arg("--markdown")
-            .arg(out.join("r.md"))
+            .arg(out.path().join("r.md"))
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(700));
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "label,score,g").unwrap();
+        for i in 0..100_000 {
+            writeln!(stdin, "{},0.{},{}", i % 2, i % 97, ["a", "b", "c"][i % 3]).unwrap();
+        }
+        stdin.flush().unwrap();
         let killed = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())
@@ -100,12 +92,13 @@ fn an_interrupted_run_leaves_the_previous_report_intact() {
             .unwrap();
         assert!(killed.success());
         let status = child.wait().unwrap();
+        drop(stdin);
         assert!(
             status.code().is_none(),
-            "the run finished before SIGINT/SIGTERM arrived: make the input larger"
+            "SIG{signal}: the run ended on its own: {status}"
         );
         assert_eq!(std::fs::read_to_string(&report).unwrap(), "previous");
-        let names: Vec<String> = std::fs::read_dir(&out)
+        let names: Vec<String> = std::fs::read_dir(out.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
