@@ -67,7 +67,19 @@ fn an_interrupted_run_leaves_the_previous_report_intact() {
         std::fs::write(&report, "previous").unwrap();
         // The rows come from a pipe that stays open: the run is still reading, whatever the
         // machine's speed, when the signal arrives (no race with a fixed sleep).
-        let mut child = binary()
+        let mut command = binary();
+        // A shell starting the tests in the background ignores SIGINT, and children inherit
+        // that: give the run the default dispositions an interactive user's process has.
+        // SAFETY: `signal` is async-signal-safe, as `pre_exec` requires.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = command
             .args(["run", "--data", "-"])
             .args(["--label", "label", "--score", "score", "--protected", "g"])
             .args(["--quiet", "--json"])
@@ -91,8 +103,13 @@ fn an_interrupted_run_leaves_the_previous_report_intact() {
             .status()
             .unwrap();
         assert!(killed.success());
-        let status = child.wait().unwrap();
+        // Should the signal not end the run, end its input after 10 s rather than hang.
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         drop(stdin);
+        let status = child.wait().unwrap();
         assert!(
             status.code().is_none(),
             "SIG{signal}: the run ended on its own: {status}"
