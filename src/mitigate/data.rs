@@ -21,7 +21,7 @@ use crate::aggregate::{Aggregate, AggregateOptions, OrderedMerge};
 use crate::audit::{JOIN, MISSING};
 use crate::error::{Error, Result};
 use crate::input::{self, Batch, Columns, RowNumbers, Source};
-use crate::report::AuditReport;
+use crate::report::{AuditReport, ThresholdsApplied};
 use crate::spec::Audit;
 
 /// SplitMix64: a well-mixed 64-bit hash of `x`.
@@ -374,21 +374,26 @@ pub fn run_with_thresholds_batched(
     report.provenance.git = crate::provenance::run_specific()
         .then(|| crate::provenance::git_info(Path::new(".")))
         .flatten();
-    // The audit record says where the decisions came from (`verify` cannot re-run this:
-    // the thresholds file is not part of a spec).
+    // The audit record says where the decisions came from; `verify` re-runs it from the
+    // path in `provenance.options.thresholds` and checks the file's hash.
     if let Some(options) = report.provenance.options.as_object_mut() {
         options.insert(
             "thresholds".into(),
-            serde_json::json!({
-                "path": file.display().to_string(),
-                "sha256": sha256_file,
-                "attribute": thresholds.attribute,
-                "score": thresholds.score,
-                "randomised": thresholds.randomised,
-                "seed": thresholds.seed,
-            }),
+            serde_json::Value::String(file.display().to_string()),
         );
     }
+    report.provenance.thresholds = Some(ThresholdsApplied {
+        file: file.display().to_string(),
+        sha256: sha256_file,
+        attribute: thresholds.attribute.clone(),
+        columns: thresholds.columns.clone(),
+        score: thresholds.score.clone(),
+        objective: thresholds.objective,
+        tolerance: thresholds.tolerance,
+        randomised: thresholds.randomised,
+        seed: thresholds.seed,
+        rules: thresholds.thresholds.clone(),
+    });
     Ok(report)
 }
 
