@@ -77,9 +77,9 @@ pub fn verify(path: &Path) -> Result<Verification> {
         None => crate::audit::run(&audit)?,
     };
     let mut rerun = serde_json::to_value(report).map_err(|e| Error::Render {
-            format: "json",
-            msg: e.to_string(),
-        })?;
+        format: "json",
+        msg: e.to_string(),
+    })?;
     let mut recorded = recorded;
     for report in [&mut recorded, &mut rerun] {
         if let Some(p) = report.get_mut("provenance").and_then(Json::as_object_mut) {

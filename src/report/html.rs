@@ -751,7 +751,10 @@ fn methods(r: &AuditReport) -> Vec<(String, String)> {
         (None, None) => format!("decision = score ≥ {}", r.threshold),
     };
     let threshold = match &r.provenance.thresholds {
-        Some(_) => format!("{} (not used: the per-group thresholds decide)", r.threshold),
+        Some(_) => format!(
+            "{} (not used: the per-group thresholds decide)",
+            r.threshold
+        ),
         None => r.threshold.to_string(),
     };
     let mut out = vec![

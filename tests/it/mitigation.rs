@@ -526,9 +526,14 @@ fn run_with_thresholds_audits_the_mitigated_decisions() {
         assert!((rate - after).abs() < 1e-12, "{g}: {rate} vs {after}");
     }
     let r: Json = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let recorded = &r["provenance"]["options"]["thresholds"];
+    let recorded = &r["provenance"]["thresholds"];
     assert_eq!(recorded["attribute"], "sex");
     assert_eq!(recorded["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(recorded["rules"], m["thresholds"]);
+    assert_eq!(
+        r["provenance"]["options"]["thresholds"],
+        file.display().to_string()
+    );
 
     // Randomised rules: seeded draws, so rates are within sampling error of the expectation,
     // and two runs give the same report.
