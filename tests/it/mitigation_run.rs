@@ -328,3 +328,31 @@ proptest! {
         prop_assert_eq!(&reference, &thresholds_json(&pq, &t, batch_rows, 3));
     }
 }
+
+/// The thresholds file of a small table, as a snapshot: a change of format or of any number
+/// shows up in review.
+#[test]
+fn mitigation_json_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("small.csv");
+    // Group a: separable at 0.6; group b: noisier and with a lower base rate.
+    std::fs::write(
+        &data,
+        "label,score,g\n\
+         0,0.1,a\n0,0.3,a\n1,0.6,a\n1,0.8,a\n0,0.5,a\n1,0.9,a\n\
+         0,0.2,b\n1,0.4,b\n0,0.6,b\n0,0.7,b\n1,0.9,b\n0,0.3,b\n",
+    )
+    .unwrap();
+    let out = dir.path().join("t.json");
+    fairaudit()
+        .arg("mitigate")
+        .arg("--data")
+        .arg(&data)
+        .args(["--label", "label", "--score", "score", "--protected", "g"])
+        .args(["--objective", "equalized_odds", "--tolerance", "0.05"])
+        .args(["--sweep", "0,0.05,1", "--seed", "1", "--quiet", "--json"])
+        .arg(&out)
+        .assert()
+        .success();
+    insta::assert_snapshot!("mitigation_json", std::fs::read_to_string(&out).unwrap());
+}
