@@ -2,13 +2,14 @@
 //! distributions (split for `--holdout`), the cell sums of reweighing, and the audit of
 //! predictions with per-group thresholds applied (`fairaudit run --thresholds`).
 //!
-//! Determinism: batches may arrive from several threads (Parquet row groups); every partial
-//! result is kept with its batch's sequence number and merged in file order, so sums do not
-//! depend on scheduling. Random draws (the holdout split, randomised decisions) come from a
-//! seeded hash of (seed, the row's 1-based data row number) and nothing else: the same file,
-//! seed and fairaudit version give the same split and the same decisions, whatever the batch
-//! size, the Parquet row-group layout seen by the reader, or the thread count (issue 10).
-//! With `--skip-invalid`, a kept row keeps its data row number (skipped rows are not
+//! Determinism: batches may arrive from several threads (Parquet row groups); sums continue
+//! row by row through the batches of one stream (a CSV file, a row group), and streams are
+//! merged in file order, so sums depend neither on scheduling nor on the batch size. Random
+//! draws (the holdout split, randomised decisions) come from a seeded hash of (seed, the
+//! row's 1-based data row number) and nothing else: the same file, seed and fairaudit
+//! version give the same split and the same decisions, whatever the batch size, the Parquet
+//! row-group layout or the thread count (issue 10). With `--skip-invalid`, a kept row keeps
+//! its data row number (skipped rows are not
 //! renumbered away), so skipping rows does not move the draws of the others.
 
 use std::collections::BTreeMap;
@@ -100,7 +101,15 @@ pub fn read_groups_batched(
         })?;
         let groups = row_groups(&batch, &positions);
         let row_numbers = numbers.kept(batch.len());
-        let mut parts: [GroupData; 2] = Default::default();
+        // Sums continue row by row through the batches of a stream (which arrive in order
+        // from one thread), so they do not depend on the batch size; streams (Parquet row
+        // groups) are merged in file order below.
+        let (stream, _) = input::split_batch_seq(seq);
+        let mut parts: [GroupData; 2] = partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream)
+            .unwrap_or_default();
         for (r, g) in groups.iter().enumerate() {
             let part = match holdout {
                 Some((fraction, seed)) => {
@@ -123,7 +132,7 @@ pub fn read_groups_batched(
         partials
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(seq, parts);
+            .insert(stream, parts);
         Ok(())
     };
     let rows = input::read_positioned(source, columns, batch_rows, &sink, &|_| {})?;
@@ -181,8 +190,13 @@ pub fn read_cells(source: &Source, columns: &Columns, per_row: bool) -> Result<C
     let partials: Mutex<BTreeMap<u64, Partial>> = Mutex::default();
     let sink = |seq: u64, batch: Batch| -> Result<()> {
         let groups = row_groups(&batch, &positions);
-        let mut sums = CellSums::new();
-        let mut rows = Vec::new();
+        // Per stream, row by row (see the module docs).
+        let (stream, _) = input::split_batch_seq(seq);
+        let (mut sums, mut rows) = partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream)
+            .unwrap_or_default();
         for (r, g) in groups.into_iter().enumerate() {
             let w = batch.weight.as_ref().map_or(1.0, |w| w[r]);
             let cell = sums.entry((g.clone(), batch.label[r])).or_default();
@@ -195,7 +209,7 @@ pub fn read_cells(source: &Source, columns: &Columns, per_row: bool) -> Result<C
         partials
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(seq, (sums, rows));
+            .insert(stream, (sums, rows));
         Ok(())
     };
     let n = input::read(source, columns, &sink)?;

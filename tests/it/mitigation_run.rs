@@ -190,14 +190,20 @@ fn label(y: u8) -> &'static str {
     }
 }
 
+/// A non-dyadic weight of row `i`: sums of these round differently in every order.
+fn weight(i: usize) -> f64 {
+    (i % 13) as f64 / 7.0 + 0.1
+}
+
 fn write_csv(path: &Path, rows: &[(u8, u8, u8)]) {
-    let mut text = String::from("label,score,g\n");
-    for &(g, s, y) in rows {
+    let mut text = String::from("label,score,g,w\n");
+    for (i, &(g, s, y)) in rows.iter().enumerate() {
         text.push_str(&format!(
-            "{},{},{}\n",
+            "{},{},{},{}\n",
             label(y),
             f64::from(s) / 19.0,
-            ["a", "b", "c"][usize::from(g)]
+            ["a", "b", "c"][usize::from(g)],
+            weight(i)
         ));
     }
     std::fs::write(path, text).unwrap();
@@ -213,18 +219,26 @@ fn write_parquet(path: &Path, rows: &[(u8, u8, u8)], group_rows: usize) {
     let g: ArrayRef = Arc::new(StringArray::from_iter_values(
         rows.iter().map(|r| ["a", "b", "c"][usize::from(r.0)]),
     ));
+    let w: ArrayRef = Arc::new(Float64Array::from_iter_values((0..rows.len()).map(weight)));
     crate::corpus::parquet(
         path,
-        vec![("label", y, false), ("score", s, false), ("g", g, false)],
+        vec![
+            ("label", y, false),
+            ("score", s, false),
+            ("g", g, false),
+            ("w", w, false),
+        ],
         group_rows,
     );
 }
 
-fn audit(path: &Path) -> fairaudit::spec::Audit {
+/// The audit of `path`; `weighted`: with the weight column `w`.
+fn audit(path: &Path, weighted: bool) -> fairaudit::spec::Audit {
     let spec: AuditSpec = toml::from_str(&format!(
         "[data]\npath = {:?}\nskip_invalid = true\n[columns]\nlabel = \"label\"\n\
-         score = \"score\"\n[audit]\nprotected = [\"g\"]\nmin_group_size = 0\n",
-        path.display().to_string()
+         score = \"score\"\n{}[audit]\nprotected = [\"g\"]\nmin_group_size = 0\n",
+        path.display().to_string(),
+        if weighted { "weight = \"w\"\n" } else { "" }
     ))
     .unwrap();
     spec.check("test").unwrap()
@@ -232,8 +246,8 @@ fn audit(path: &Path) -> fairaudit::spec::Audit {
 
 /// The mitigation JSON (holdout split and fit) of `path`, read in batches of `batch_rows`
 /// on `threads` threads.
-fn mitigation_json(path: &Path, batch_rows: usize, threads: usize) -> String {
-    let audit = audit(path);
+fn mitigation_json(path: &Path, weighted: bool, batch_rows: usize, threads: usize) -> String {
+    let audit = audit(path, weighted);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -265,8 +279,14 @@ fn mitigation_json(path: &Path, batch_rows: usize, threads: usize) -> String {
 }
 
 /// The audit JSON of `path` with the thresholds of `thresholds` applied.
-fn thresholds_json(path: &Path, thresholds: &Path, batch_rows: usize, threads: usize) -> Json {
-    let audit = audit(path);
+fn thresholds_json(
+    path: &Path,
+    weighted: bool,
+    thresholds: &Path,
+    batch_rows: usize,
+    threads: usize,
+) -> Json {
+    let audit = audit(path, weighted);
     let m = mitigate::data::load_thresholds(thresholds).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -299,15 +319,22 @@ proptest! {
         let pq = dir.path().join("d.parquet");
         write_csv(&csv, &rows);
         write_parquet(&pq, &rows, group_rows);
-        let reference = mitigation_json(&csv, 1 << 16, 1);
-        prop_assert_eq!(&reference, &mitigation_json(&csv, batch_rows, 1));
-        prop_assert_eq!(&reference, &mitigation_json(&csv, batch_rows, 3));
-        prop_assert_eq!(&reference, &mitigation_json(&pq, batch_rows, 1));
-        prop_assert_eq!(&reference, &mitigation_json(&pq, batch_rows, 3));
+        // Unweighted (exact sums): CSV and Parquet agree too.
+        let reference = mitigation_json(&csv, false, 1 << 16, 1);
+        prop_assert_eq!(&reference, &mitigation_json(&csv, false, batch_rows, 1));
+        prop_assert_eq!(&reference, &mitigation_json(&csv, false, batch_rows, 3));
+        prop_assert_eq!(&reference, &mitigation_json(&pq, false, batch_rows, 1));
+        prop_assert_eq!(&reference, &mitigation_json(&pq, false, batch_rows, 3));
+        // Weighted: f64 sums, so each file against itself (row groups are part of the file).
+        for file in [&csv, &pq] {
+            let reference = mitigation_json(file, true, 1 << 16, 1);
+            prop_assert_eq!(&reference, &mitigation_json(file, true, batch_rows, 1));
+            prop_assert_eq!(&reference, &mitigation_json(file, true, batch_rows, 3));
+        }
 
         // Randomised rules fitted on all rows, then applied.
         let t = dir.path().join("t.json");
-        let audit = audit(&csv);
+        let audit = audit(&csv, false);
         let (fit, _) =
             mitigate::data::read_groups(&audit.source, &audit.columns, None).unwrap();
         let options = mitigate::Options {
@@ -322,10 +349,15 @@ proptest! {
         };
         let m = mitigate::mitigate(&fit, None, &options).unwrap();
         std::fs::write(&t, serde_json::to_vec(&m).unwrap()).unwrap();
-        let reference = thresholds_json(&csv, &t, 1 << 16, 1);
-        prop_assert_eq!(&reference, &thresholds_json(&csv, &t, batch_rows, 3));
-        prop_assert_eq!(&reference, &thresholds_json(&pq, &t, batch_rows, 1));
-        prop_assert_eq!(&reference, &thresholds_json(&pq, &t, batch_rows, 3));
+        let reference = thresholds_json(&csv, false, &t, 1 << 16, 1);
+        prop_assert_eq!(&reference, &thresholds_json(&csv, false, &t, batch_rows, 3));
+        prop_assert_eq!(&reference, &thresholds_json(&pq, false, &t, batch_rows, 1));
+        prop_assert_eq!(&reference, &thresholds_json(&pq, false, &t, batch_rows, 3));
+        for file in [&csv, &pq] {
+            let reference = thresholds_json(file, true, &t, 1 << 16, 1);
+            prop_assert_eq!(&reference, &thresholds_json(file, true, &t, batch_rows, 1));
+            prop_assert_eq!(&reference, &thresholds_json(file, true, &t, batch_rows, 3));
+        }
     }
 }
 
