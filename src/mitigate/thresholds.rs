@@ -190,7 +190,9 @@ const TIE: f64 = 1e-12;
 /// group in turn (in group order) is given the single threshold of its mixture, trying the
 /// most probable first (ties: the lower threshold), when that keeps the objective within the
 /// tolerance (+ [`FEASIBILITY_SLACK`]) and the utility within [`TIE`] × max(1, |utility|) of
-/// the optimum; otherwise it keeps its mixture. Deterministic; the utility never drops.
+/// the optimum; otherwise it keeps its mixture. Passes repeat until none changes anything,
+/// so no randomised group left could be made plain on its own. Deterministic; the utility
+/// stays optimal (within [`TIE`]).
 fn prefer_plain(
     curves: &[&GroupCurve],
     mixtures: &mut [Mixture],
@@ -218,20 +220,30 @@ fn prefer_plain(
         })
     };
     let best = utility(&current);
-    for g in 0..mixtures.len() {
-        if mixtures[g].len() < 2 {
-            continue;
-        }
-        let mut order = mixtures[g].clone();
-        order.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-        for (i, _) in order {
-            let mut trial = current.clone();
-            trial[g] = (curves[g].points[i].tp, curves[g].points[i].fp);
-            if feasible(&trial) && utility(&trial) >= best - TIE * best.abs().max(1.0) {
-                mixtures[g] = vec![(i, 1.0)];
-                current = trial;
-                break;
+    // Passes until nothing changes: a group made plain can let an earlier one become plain
+    // too. Each pass makes at least one group plain or ends, so there are at most as many
+    // passes as groups.
+    loop {
+        let mut changed = false;
+        for g in 0..mixtures.len() {
+            if mixtures[g].len() < 2 {
+                continue;
             }
+            let mut order = mixtures[g].clone();
+            order.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            for (i, _) in order {
+                let mut trial = current.clone();
+                trial[g] = (curves[g].points[i].tp, curves[g].points[i].fp);
+                if feasible(&trial) && utility(&trial) >= best - TIE * best.abs().max(1.0) {
+                    mixtures[g] = vec![(i, 1.0)];
+                    current = trial;
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
         }
     }
 }
