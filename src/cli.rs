@@ -658,10 +658,13 @@ fn reweigh(args: ReweighArgs) -> Result<Outcome> {
         .per_row
         .as_ref()
         .map(|path| (path, reweigh::per_row_csv(&cells, &data.rows, &data.names)));
-    write_atomic(&args.out, cell_csv.as_bytes())?;
-    if let Some((path, text)) = per_row {
-        write_atomic(path, text.as_bytes())?;
+    // Both files or neither (issue 10): a weights file without its per-row companion, or
+    // beside a stale one, would be half a result.
+    let mut outputs: Vec<(&std::path::Path, &[u8])> = vec![(&args.out, cell_csv.as_bytes())];
+    if let Some((path, text)) = &per_row {
+        outputs.push((path, text.as_bytes()));
     }
+    crate::output::write_atomic_all(&outputs)?;
     Ok(Outcome::Pass)
 }
 

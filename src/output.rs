@@ -34,9 +34,83 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Write several outputs as one result: every file output goes to its own temporary file
+/// first (`.NAME.tmp-PID-K`), and only when all are fully written are they renamed over their
+/// targets; if any write fails, every temporary file is removed and no target is touched, so
+/// there is never half a result (one file new, the other missing or old). Outputs to `-`
+/// (standard output) are written last. The renames themselves are not one atomic step: only a
+/// failure between two renames in the same directory (no space is needed for a rename) could
+/// leave a mixed state, and then the temporary files left are removed.
+pub fn write_atomic_all(outputs: &[(&Path, &[u8])]) -> Result<()> {
+    let mut temps: Vec<(std::path::PathBuf, &Path)> = Vec::new();
+    let clean = |temps: &[(std::path::PathBuf, &Path)]| {
+        for (tmp, _) in temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for (k, &(path, bytes)) in outputs.iter().enumerate() {
+        if path == Path::new("-") {
+            continue;
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}-{k}", std::process::id()));
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+        temps.push((tmp, path));
+        if let Err(e) = written {
+            clean(&temps);
+            return Err(Error::io(path, e));
+        }
+    }
+    for (i, (tmp, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            clean(&temps[i..]);
+            return Err(Error::io(*path, e));
+        }
+    }
+    for &(path, bytes) in outputs {
+        if path == Path::new("-") {
+            write_atomic(path, bytes)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("b.csv");
+        std::fs::write(&a, "old a").unwrap();
+        write_atomic_all(&[(&a, b"new a"), (&b, b"new b")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "new b");
+        // The second target cannot be written: the first keeps its old bytes, no temp is left.
+        let bad = dir.path().join("missing-dir").join("c.csv");
+        assert!(write_atomic_all(&[(&a, b"newer a"), (&bad, b"c")]).is_err());
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.csv", "b.csv"]);
+        // The same target twice: the later bytes win, nothing else is left.
+        write_atomic_all(&[(&a, b"1"), (&a, b"2")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "2");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 
     #[test]
     fn replaces_the_target_and_leaves_no_temp_file() {

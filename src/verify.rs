@@ -24,7 +24,12 @@ pub fn verify(path: &Path) -> Result<Verification> {
         path: path.to_path_buf(),
         msg: format!("not a JSON report: {e}"),
     })?;
-    let options = recorded["provenance"]["options"].clone();
+    let mut options = recorded["provenance"]["options"].clone();
+    // `run --thresholds` records the thresholds file's path beside the spec's options (issue 10).
+    let thresholds_file = options
+        .as_object_mut()
+        .and_then(|o| o.remove("thresholds"))
+        .and_then(|t| t.as_str().map(std::path::PathBuf::from));
     if !options.is_object() {
         return Err(Error::Schema {
             path: path.to_path_buf(),
@@ -50,11 +55,31 @@ pub fn verify(path: &Path) -> Result<Verification> {
             ),
         });
     }
-    let mut rerun =
-        serde_json::to_value(crate::audit::run(&audit)?).map_err(|e| Error::Render {
-            format: "json",
-            msg: e.to_string(),
-        })?;
+    let report = match &thresholds_file {
+        Some(file) => {
+            let recorded_sha = recorded["provenance"]["thresholds"]["sha256"].as_str();
+            let current = std::fs::read(file)
+                .map(|b| crate::provenance::sha256_bytes(&b))
+                .map_err(|e| Error::io(file, e))?;
+            if recorded_sha != Some(current.as_str()) {
+                return Ok(Verification {
+                    identical: false,
+                    message: format!(
+                        "thresholds changed: {} has SHA-256 {current}, the report recorded {}",
+                        file.display(),
+                        recorded_sha.unwrap_or("none")
+                    ),
+                });
+            }
+            let mitigation = crate::mitigate::data::load_thresholds(file)?;
+            crate::mitigate::data::run_with_thresholds(&audit, &mitigation, file)?
+        }
+        None => crate::audit::run(&audit)?,
+    };
+    let mut rerun = serde_json::to_value(report).map_err(|e| Error::Render {
+        format: "json",
+        msg: e.to_string(),
+    })?;
     let mut recorded = recorded;
     for report in [&mut recorded, &mut rerun] {
         if let Some(p) = report.get_mut("provenance").and_then(Json::as_object_mut) {

@@ -17,7 +17,8 @@ use flate2::read::MultiGzDecoder;
 
 use super::values::{self, Field, Invalid};
 use super::{
-    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, Sink, Source, Task,
+    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, PositionedSink, RowNumbers,
+    Sink, Source, Task,
 };
 use crate::error::{Error, Result};
 
@@ -34,6 +35,18 @@ const BUFFER_BYTES: usize = 1 << 16;
 /// header and no data rows returns `Ok(0)` without calling `sink`. Returns the number of data
 /// rows read, kept and skipped.
 pub fn read(source: &Source, columns: &Columns, batch_rows: usize, sink: &Sink<'_>) -> Result<u64> {
+    read_positioned(source, columns, batch_rows, &|seq, batch, _| {
+        sink(seq, batch)
+    })
+}
+
+/// [`read`], handing each batch's [`RowNumbers`] on as well.
+pub fn read_positioned(
+    source: &Source,
+    columns: &Columns,
+    batch_rows: usize,
+    sink: &PositionedSink<'_>,
+) -> Result<u64> {
     let path = source.path.as_path();
     let input = skip_bom(open(source)?).map_err(|e| io_error(path, e, "the header"))?;
     let mut reader = ReaderBuilder::new()
@@ -61,7 +74,8 @@ pub fn read(source: &Source, columns: &Columns, batch_rows: usize, sink: &Sink<'
             return Err(unless_unterminated(&mut reader, e, path, rows, line));
         }
         if builder.rows == batch_rows {
-            sink(seq, builder.take())?;
+            let numbers = builder.row_numbers(rows);
+            sink(seq, builder.take(), numbers)?;
             seq += 1;
         }
     }
@@ -71,7 +85,8 @@ pub fn read(source: &Source, columns: &Columns, batch_rows: usize, sink: &Sink<'
         return Err(unterminated(path, rows, line));
     }
     if builder.rows > 0 {
-        sink(seq, builder.take())?;
+        let numbers = builder.row_numbers(rows);
+        sink(seq, builder.take(), numbers)?;
     }
     Ok(rows)
 }
@@ -402,6 +417,8 @@ struct BatchBuilder<'a> {
     outcomes: OutcomeBuilder,
     /// Rows read into the current batch, kept and skipped.
     rows: usize,
+    /// Offsets within the current batch of the rows skipped.
+    skipped_at: Vec<u32>,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -415,6 +432,7 @@ impl<'a> BatchBuilder<'a> {
             interners: Vec::new(),
             outcomes: OutcomeBuilder::default(),
             rows: 0,
+            skipped_at: Vec::new(),
         };
         builder.reset();
         builder
@@ -437,6 +455,15 @@ impl<'a> BatchBuilder<'a> {
             .map(|_| Interner::default())
             .collect();
         self.rows = 0;
+        self.skipped_at.clear();
+    }
+
+    /// Where the current batch's rows are, when `rows_read` data rows have been read in all.
+    fn row_numbers(&self, rows_read: u64) -> RowNumbers {
+        RowNumbers {
+            first: rows_read + 1 - self.rows as u64,
+            skipped: self.skipped_at.clone(),
+        }
     }
 
     /// Hand out the current batch and start a new one.
@@ -494,6 +521,7 @@ impl<'a> BatchBuilder<'a> {
                 InvalidRows::Skip => {
                     let reason = field.skip_reason().to_string();
                     *self.batch.skipped.entry(reason).or_insert(0) += 1;
+                    self.skipped_at.push((self.rows - 1) as u32);
                     Ok(())
                 }
             },
@@ -953,6 +981,28 @@ mod tests {
         // Skipped rows leave no codes behind; the second batch keeps only "C".
         assert_eq!(decode(&batches[1].1.protected[0]), vec![Some("C")]);
         assert_eq!(batches[1].1.weight, Some(vec![2.0]));
+    }
+
+    #[test]
+    fn row_numbers_name_the_kept_rows_whatever_the_batch_size() {
+        // Rows 2, 3 and 5 are bad and skipped; rows 1, 4, 6 and 7 are kept.
+        let data = b"label,score,g\n1,0.5,A\nx,0.5,A\n1,1.5,B\n0,0.5,B\n1,-1,B\n0,0.1,C\n1,0.9,C\n";
+        let (_d, src) = file("a.csv", data);
+        let cols = Columns {
+            prediction: None,
+            score: Some("score".into()),
+            invalid_rows: InvalidRows::Skip,
+            ..columns(&["g"])
+        };
+        for batch_rows in [1, 2, 3, 4, 100] {
+            let kept: std::sync::Mutex<Vec<u64>> = Default::default();
+            let sink = |_: u64, b: Batch, numbers: RowNumbers| {
+                kept.lock().unwrap().extend(numbers.kept(b.len()));
+                Ok(())
+            };
+            read_positioned(&src, &cols, batch_rows, &sink).unwrap();
+            assert_eq!(kept.into_inner().unwrap(), [1, 4, 6, 7], "{batch_rows}");
+        }
     }
 
     #[test]

@@ -206,6 +206,52 @@ impl Batch {
 /// the file.
 pub type Sink<'a> = dyn Fn(u64, Batch) -> Result<()> + Sync + 'a;
 
+/// Where the rows of one batch are in the file: the 1-based data row number of its first row
+/// read (kept or skipped) and the offsets, within the batch, of the rows skipped under
+/// [`InvalidRows::Skip`] (ascending). The readers know both; [`read_positioned`] hands them
+/// on, so a consumer can key a row by its data row number whatever the batch layout.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowNumbers {
+    /// 1-based data row number of the batch's first row read.
+    pub first: u64,
+    /// Offsets (from `first`) of the rows read but skipped, ascending.
+    pub skipped: Vec<u32>,
+}
+
+impl RowNumbers {
+    /// The 1-based data row number of each of the `kept` rows of the batch, in order.
+    pub fn kept(&self, kept: usize) -> Vec<u64> {
+        let mut out = Vec::with_capacity(kept);
+        let mut skipped = self.skipped.iter().peekable();
+        let mut offset = 0u64;
+        while out.len() < kept {
+            if skipped.next_if(|&&s| u64::from(s) == offset).is_none() {
+                out.push(self.first + offset);
+            }
+            offset += 1;
+        }
+        out
+    }
+}
+
+/// Receives batches with their [`RowNumbers`]; see [`Sink`].
+pub type PositionedSink<'a> = dyn Fn(u64, Batch, RowNumbers) -> Result<()> + Sync + 'a;
+
+/// [`read_streams`] with batches of at most `batch_rows` rows read (0 is treated as 1),
+/// handing each batch's [`RowNumbers`] on as well.
+pub fn read_positioned(
+    source: &Source,
+    columns: &Columns,
+    batch_rows: usize,
+    sink: &PositionedSink<'_>,
+    end: &(dyn Fn(u64) + Sync),
+) -> Result<u64> {
+    match source.format {
+        Format::Csv => csv::read_positioned(source, columns, batch_rows, sink),
+        Format::Parquet => parquet::read_positioned(source, columns, batch_rows, sink, end),
+    }
+}
+
 /// The sequence number of batch `index` of `stream`.
 ///
 /// A *stream* is a run of batches that one thread reads in order (all of a CSV file; one Parquet
@@ -336,6 +382,24 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_numbers_step_over_skipped_rows() {
+        let numbers = RowNumbers {
+            first: 11,
+            skipped: vec![0, 2, 3],
+        };
+        // Rows 11, 13 and 14 skipped.
+        assert_eq!(numbers.kept(3), [12, 15, 16]);
+        assert_eq!(
+            RowNumbers {
+                first: 1,
+                skipped: vec![]
+            }
+            .kept(2),
+            [1, 2]
+        );
+    }
 
     #[test]
     fn format_is_guessed_from_extension() {

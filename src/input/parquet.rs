@@ -37,7 +37,8 @@ use rayon::prelude::*;
 
 use super::values::{self, Field, Invalid};
 use super::{
-    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, Sink, Source, Task,
+    missing_column, Batch, Categorical, Columns, InvalidRows, Outcomes, PositionedSink, RowNumbers,
+    Sink, Source, Task,
 };
 use crate::error::{Error, Result};
 
@@ -119,15 +120,22 @@ pub fn read_streams(
     sink: &Sink<'_>,
     end: &(dyn Fn(u64) + Sync),
 ) -> Result<u64> {
-    read_batches(source, columns, super::DEFAULT_BATCH_ROWS, sink, end)
+    read_positioned(
+        source,
+        columns,
+        super::DEFAULT_BATCH_ROWS,
+        &|seq, batch, _| sink(seq, batch),
+        end,
+    )
 }
 
-/// [`read_streams`] with a chosen number of rows per decoded batch (0 is treated as 1).
-fn read_batches(
+/// [`read_streams`] with a chosen number of rows per decoded batch (0 is treated as 1),
+/// handing each batch's [`RowNumbers`] on as well.
+pub fn read_positioned(
     source: &Source,
     columns: &Columns,
     batch_rows: usize,
-    sink: &Sink<'_>,
+    sink: &PositionedSink<'_>,
     end: &(dyn Fn(u64) + Sync),
 ) -> Result<u64> {
     let path = source.path.as_path();
@@ -370,7 +378,7 @@ struct Job<'a> {
 
 impl Job<'_> {
     /// Read row group `i`, whose first row is `first_row` (0-based), recording a failure.
-    fn run_group(&self, i: usize, first_row: u64, sink: &Sink<'_>) -> Result<()> {
+    fn run_group(&self, i: usize, first_row: u64, sink: &PositionedSink<'_>) -> Result<()> {
         let result = self.read_group(i, first_row, sink);
         if result.is_err() {
             self.first_failed.fetch_min(i, Ordering::SeqCst);
@@ -378,7 +386,7 @@ impl Job<'_> {
         result
     }
 
-    fn read_group(&self, i: usize, mut first_row: u64, sink: &Sink<'_>) -> Result<()> {
+    fn read_group(&self, i: usize, mut first_row: u64, sink: &PositionedSink<'_>) -> Result<()> {
         let corrupt = |e: &dyn Display| schema(self.path, format!("row group {i}: {e}"));
         // Its own handle: see the module documentation.
         let file = File::open(self.path).map_err(|e| Error::io(self.path, e))?;
@@ -394,15 +402,20 @@ impl Job<'_> {
                 return Ok(()); // An earlier row group failed; its error is reported.
             }
             let record_batch = record_batch.map_err(|e| corrupt(&e))?;
-            let batch = self.convert(&record_batch, first_row)?;
+            let (batch, skipped) = self.convert(&record_batch, first_row)?;
+            let numbers = RowNumbers {
+                first: first_row + 1,
+                skipped,
+            };
             first_row += record_batch.num_rows() as u64;
-            sink(((i as u64) << 32) | b as u64, batch)?;
+            sink(((i as u64) << 32) | b as u64, batch, numbers)?;
         }
         Ok(())
     }
 
-    /// Validate a decoded record batch whose first row is `first_row` (0-based).
-    fn convert(&self, record_batch: &RecordBatch, first_row: u64) -> Result<Batch> {
+    /// Validate a decoded record batch whose first row is `first_row` (0-based); also the
+    /// offsets of the rows skipped.
+    fn convert(&self, record_batch: &RecordBatch, first_row: u64) -> Result<(Batch, Vec<u32>)> {
         let fields = Fields::new(self, record_batch)?;
         let n = record_batch.num_rows();
         let mut batch = Batch {
@@ -453,7 +466,11 @@ impl Job<'_> {
                 prediction: prediction_values,
             }),
         };
-        Ok(batch)
+        let skipped = (keep.iter().enumerate())
+            .filter(|(_, &k)| !k)
+            .map(|(i, _)| i as u32)
+            .collect();
+        Ok((batch, skipped))
     }
 
     /// An invalid row: an error, or a count under its reason.
@@ -1029,7 +1046,7 @@ mod tests {
         cols: &Columns,
         batch_rows: usize,
     ) -> Result<(Vec<(u64, Batch)>, u64)> {
-        collect(|sink| read_batches(src, cols, batch_rows, sink, &|_| {}))
+        collect(|sink| read_positioned(src, cols, batch_rows, &|seq, b, _| sink(seq, b), &|_| {}))
     }
 
     /// The values of a categorical, row by row.

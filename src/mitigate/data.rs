@@ -2,11 +2,15 @@
 //! distributions (split for `--holdout`), the cell sums of reweighing, and the audit of
 //! predictions with per-group thresholds applied (`fairaudit run --thresholds`).
 //!
-//! Determinism: batches may arrive from several threads (Parquet row groups); every partial
-//! result is kept with its batch's sequence number and merged in file order, so sums do not
-//! depend on scheduling. Random draws (the holdout split, randomised decisions) come from a
-//! seeded hash of (seed, batch sequence number, row within the batch): the same file, seed
-//! and fairaudit version give the same split and the same decisions.
+//! Determinism: batches may arrive from several threads (Parquet row groups); sums continue
+//! row by row through the batches of one stream (a CSV file, a row group), and streams are
+//! merged in file order, so sums depend neither on scheduling nor on the batch size. Random
+//! draws (the holdout split, randomised decisions) come from a seeded hash of (seed, the
+//! row's 1-based data row number) and nothing else: the same file, seed and fairaudit
+//! version give the same split and the same decisions, whatever the batch size, the Parquet
+//! row-group layout or the thread count (issue 10). With `--skip-invalid`, a kept row keeps
+//! its data row number (skipped rows are not
+//! renumbered away), so skipping rows does not move the draws of the others.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,8 +21,8 @@ use super::{curve, GroupData, Mitigation};
 use crate::aggregate::{Aggregate, AggregateOptions, OrderedMerge};
 use crate::audit::{JOIN, MISSING};
 use crate::error::{Error, Result};
-use crate::input::{self, Batch, Columns, Source};
-use crate::report::AuditReport;
+use crate::input::{self, Batch, Columns, RowNumbers, Source};
+use crate::report::{AuditReport, ThresholdsApplied};
 use crate::spec::Audit;
 
 /// SplitMix64: a well-mixed 64-bit hash of `x`.
@@ -29,10 +33,10 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// A uniform number in [0, 1) for row `row` of batch `seq` under `seed` (`stream` separates
+/// A uniform number in [0, 1) for data row `row` (1-based) under `seed` (`stream` separates
 /// independent uses of one seed).
-pub fn uniform(seed: u64, stream: u64, seq: u64, row: usize) -> f64 {
-    let h = splitmix64(seed ^ splitmix64(stream ^ splitmix64(seq ^ splitmix64(row as u64))));
+pub fn uniform(seed: u64, stream: u64, row: u64) -> f64 {
+    let h = splitmix64(seed ^ splitmix64(stream ^ splitmix64(row)));
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -77,19 +81,39 @@ pub fn read_groups(
     columns: &Columns,
     holdout: Option<(f64, u64)>,
 ) -> Result<(GroupData, Option<GroupData>)> {
+    read_groups_batched(source, columns, holdout, input::DEFAULT_BATCH_ROWS)
+}
+
+/// [`read_groups`] reading batches of at most `batch_rows` rows (the result does not depend
+/// on it; tests vary it).
+pub fn read_groups_batched(
+    source: &Source,
+    columns: &Columns,
+    holdout: Option<(f64, u64)>,
+    batch_rows: usize,
+) -> Result<(GroupData, Option<GroupData>)> {
     let positions: Vec<usize> = (0..columns.protected.len()).collect();
     let partials: Mutex<BTreeMap<u64, [GroupData; 2]>> = Mutex::default();
-    let sink = |seq: u64, batch: Batch| -> Result<()> {
+    let sink = |seq: u64, batch: Batch, numbers: RowNumbers| -> Result<()> {
         let score = batch.score.as_ref().ok_or_else(|| Error::Schema {
             path: source.path.clone(),
             msg: "mitigation needs a score column (--score)".into(),
         })?;
         let groups = row_groups(&batch, &positions);
-        let mut parts: [GroupData; 2] = Default::default();
+        let row_numbers = numbers.kept(batch.len());
+        // Sums continue row by row through the batches of a stream (which arrive in order
+        // from one thread), so they do not depend on the batch size; streams (Parquet row
+        // groups) are merged in file order below.
+        let (stream, _) = input::split_batch_seq(seq);
+        let mut parts: [GroupData; 2] = partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream)
+            .unwrap_or_default();
         for (r, g) in groups.iter().enumerate() {
             let part = match holdout {
                 Some((fraction, seed)) => {
-                    usize::from(uniform(seed, SPLIT_STREAM, seq, r) < fraction)
+                    usize::from(uniform(seed, SPLIT_STREAM, row_numbers[r]) < fraction)
                 }
                 None => 0,
             };
@@ -108,10 +132,10 @@ pub fn read_groups(
         partials
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(seq, parts);
+            .insert(stream, parts);
         Ok(())
     };
-    let rows = input::read(source, columns, &sink)?;
+    let rows = input::read_positioned(source, columns, batch_rows, &sink, &|_| {})?;
     if rows == 0 {
         return Err(Error::Schema {
             path: source.path.clone(),
@@ -166,8 +190,13 @@ pub fn read_cells(source: &Source, columns: &Columns, per_row: bool) -> Result<C
     let partials: Mutex<BTreeMap<u64, Partial>> = Mutex::default();
     let sink = |seq: u64, batch: Batch| -> Result<()> {
         let groups = row_groups(&batch, &positions);
-        let mut sums = CellSums::new();
-        let mut rows = Vec::new();
+        // Per stream, row by row (see the module docs).
+        let (stream, _) = input::split_batch_seq(seq);
+        let (mut sums, mut rows) = partials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&stream)
+            .unwrap_or_default();
         for (r, g) in groups.into_iter().enumerate() {
             let w = batch.weight.as_ref().map_or(1.0, |w| w[r]);
             let cell = sums.entry((g.clone(), batch.label[r])).or_default();
@@ -180,7 +209,7 @@ pub fn read_cells(source: &Source, columns: &Columns, per_row: bool) -> Result<C
         partials
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(seq, (sums, rows));
+            .insert(stream, (sums, rows));
         Ok(())
     };
     let n = input::read(source, columns, &sink)?;
@@ -239,12 +268,23 @@ pub fn load_thresholds(path: &Path) -> Result<Mitigation> {
 
 /// Run `audit` with the decision of every row taken from the rule of its group in
 /// `thresholds` (positive when `score ≥ t`; randomised rules draw from a seeded hash of the
-/// row's position, see the module docs). A row whose group has no rule is an input error
-/// naming the file, row and column(s).
+/// row's data row number, see the module docs). A row whose group has no rule is an input
+/// error naming the file, the row's data row number and the column(s).
 pub fn run_with_thresholds(
     audit: &Audit,
     thresholds: &Mitigation,
     file: &Path,
+) -> Result<AuditReport> {
+    run_with_thresholds_batched(audit, thresholds, file, input::DEFAULT_BATCH_ROWS)
+}
+
+/// [`run_with_thresholds`] reading batches of at most `batch_rows` rows (the result does not
+/// depend on it; tests vary it).
+pub fn run_with_thresholds_batched(
+    audit: &Audit,
+    thresholds: &Mitigation,
+    file: &Path,
+    batch_rows: usize,
 ) -> Result<AuditReport> {
     let columns = &audit.columns;
     let sha256_file = std::fs::read(file)
@@ -285,24 +325,15 @@ pub fn run_with_thresholds(
         .collect();
     let options = AggregateOptions { bins: audit.bins };
     let merge = OrderedMerge::default();
-    // Row numbers for error messages: batches of one stream arrive in order; a CSV file is
-    // one stream, so rows before a batch are the rows of the earlier batches.
-    let seen: Mutex<BTreeMap<u64, u64>> = Mutex::default();
-    let sink = |seq: u64, mut batch: Batch| -> Result<()> {
+    let sink = |seq: u64, mut batch: Batch, numbers: RowNumbers| -> Result<()> {
         let groups = row_groups(&batch, &positions);
+        let row_numbers = numbers.kept(batch.len());
         let score = batch.score.take().unwrap_or_default();
         for (r, g) in groups.iter().enumerate() {
             let Some(rule) = rules.get(g.as_str()) else {
-                let (stream, _) = input::split_batch_seq(seq);
-                let before: u64 = {
-                    let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                    seen.range(input::batch_seq(stream, 0)..seq)
-                        .map(|(_, n)| n)
-                        .sum()
-                };
                 return Err(Error::Input {
                     path: audit.source.path.clone(),
-                    row: before + r as u64 + 1,
+                    row: row_numbers[r],
                     column: thresholds.columns.join(", "),
                     msg: format!(
                         "group '{g}' has no threshold in {} (its groups: {})",
@@ -317,14 +348,10 @@ pub fn run_with_thresholds(
             } else if p <= 0.0 {
                 false
             } else {
-                uniform(thresholds.seed, DECISION_STREAM, seq, r) < p
+                uniform(thresholds.seed, DECISION_STREAM, row_numbers[r]) < p
             };
         }
         batch.score = Some(score);
-        seen.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            seq,
-            batch.len() as u64 + batch.skipped.values().sum::<u64>(),
-        );
         merge.fold(seq, batch, options);
         if merge.largest_stream() > audit.max_groups {
             return Err(Error::Schema {
@@ -338,7 +365,7 @@ pub fn run_with_thresholds(
         Ok(())
     };
     let end = |stream: u64| merge.end_stream(stream);
-    let rows_read = input::read_streams(&audit.source, columns, &sink, &end)?;
+    let rows_read = input::read_positioned(&audit.source, columns, batch_rows, &sink, &end)?;
     let (table, skipped) = merge.finish();
     let aggregate = Aggregate {
         table,
@@ -361,21 +388,26 @@ pub fn run_with_thresholds(
     report.provenance.git = crate::provenance::run_specific()
         .then(|| crate::provenance::git_info(Path::new(".")))
         .flatten();
-    // The audit record says where the decisions came from (`verify` cannot re-run this:
-    // the thresholds file is not part of a spec).
+    // The audit record says where the decisions came from; `verify` re-runs it from the
+    // path in `provenance.options.thresholds` and checks the file's hash.
     if let Some(options) = report.provenance.options.as_object_mut() {
         options.insert(
             "thresholds".into(),
-            serde_json::json!({
-                "path": file.display().to_string(),
-                "sha256": sha256_file,
-                "attribute": thresholds.attribute,
-                "score": thresholds.score,
-                "randomised": thresholds.randomised,
-                "seed": thresholds.seed,
-            }),
+            serde_json::Value::String(file.display().to_string()),
         );
     }
+    report.provenance.thresholds = Some(ThresholdsApplied {
+        file: file.display().to_string(),
+        sha256: sha256_file,
+        attribute: thresholds.attribute.clone(),
+        columns: thresholds.columns.clone(),
+        score: thresholds.score.clone(),
+        objective: thresholds.objective,
+        tolerance: thresholds.tolerance,
+        randomised: thresholds.randomised,
+        seed: thresholds.seed,
+        rules: thresholds.thresholds.clone(),
+    });
     Ok(report)
 }
 
@@ -385,11 +417,12 @@ mod tests {
 
     #[test]
     fn uniform_is_in_unit_interval_and_seeded() {
-        let xs: Vec<f64> = (0..1000).map(|r| uniform(7, 1, 3, r)).collect();
+        let xs: Vec<f64> = (1..=1000).map(|r| uniform(7, 1, r)).collect();
         assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         assert!((mean - 0.5).abs() < 0.05, "mean {mean}");
-        assert_eq!(uniform(7, 1, 3, 5), uniform(7, 1, 3, 5));
-        assert_ne!(uniform(7, 1, 3, 5), uniform(8, 1, 3, 5));
+        assert_eq!(uniform(7, 1, 5), uniform(7, 1, 5));
+        assert_ne!(uniform(7, 1, 5), uniform(8, 1, 5));
+        assert_ne!(uniform(7, 1, 5), uniform(7, 2, 5));
     }
 }

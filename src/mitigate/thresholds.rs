@@ -141,22 +141,30 @@ pub fn optimise(
         format: "thresholds",
         msg: "the threshold optimiser found no solution (this is a bug)".into(),
     })?;
-    let mut out = BTreeMap::new();
+    let mut mixtures: Vec<Mixture> = Vec::with_capacity(hulls.len());
     let mut offset = 0;
-    for (g, curve, hull) in &hulls {
-        let mut rule: Rule = hull
-            .iter()
-            .enumerate()
+    for (_, _, hull) in &hulls {
+        let mut mixture: Mixture = (hull.iter().enumerate())
             .filter(|(k, _)| x[offset + k] > MIN_PROBABILITY)
-            .map(|(k, &i)| Component {
+            .map(|(k, &i)| (i, x[offset + k]))
+            .collect();
+        let total: f64 = mixture.iter().map(|m| m.1).sum();
+        for m in &mut mixture {
+            m.1 /= total;
+        }
+        mixtures.push(mixture);
+        offset += hull.len();
+    }
+    let group_curves: Vec<&GroupCurve> = hulls.iter().map(|h| h.1).collect();
+    prefer_plain(&group_curves, &mut mixtures, constrained, tolerance, (a, b));
+    let mut out = BTreeMap::new();
+    for ((g, curve, _), mixture) in hulls.iter().zip(mixtures) {
+        let mut rule: Rule = (mixture.into_iter())
+            .map(|(i, probability)| Component {
                 threshold: curve.points[i].threshold,
-                probability: x[offset + k],
+                probability,
             })
             .collect();
-        let total: f64 = rule.iter().map(|c| c.probability).sum();
-        for comp in &mut rule {
-            comp.probability /= total;
-        }
         // Ascending threshold, "never" last.
         rule.sort_by(|a, b| match (a.threshold, b.threshold) {
             (Some(x), Some(y)) => x.total_cmp(&y),
@@ -165,9 +173,79 @@ pub fn optimise(
             (None, None) => std::cmp::Ordering::Equal,
         });
         out.insert((*g).clone(), rule);
-        offset += hull.len();
     }
     Ok(out)
+}
+
+/// One group's rule as (index into its curve's points, probability).
+type Mixture = Vec<(usize, f64)>;
+
+/// Slack of the objective's constraints after the solver's rounding (see the README).
+const FEASIBILITY_SLACK: f64 = 1e-9;
+/// Utility lost to rounding that still counts as a tie.
+const TIE: f64 = 1e-12;
+
+/// Ties between optimal rules (issue 10): several rules can reach the best utility, and a
+/// plain threshold is easier to explain and to apply than a random draw. Each randomised
+/// group in turn (in group order) is given the single threshold of its mixture, trying the
+/// most probable first (ties: the lower threshold), when that keeps the objective within the
+/// tolerance (+ [`FEASIBILITY_SLACK`]) and the utility within [`TIE`] × max(1, |utility|) of
+/// the optimum; otherwise it keeps its mixture. Passes repeat until none changes anything,
+/// so no randomised group left could be made plain on its own. Deterministic; the utility
+/// stays optimal (within [`TIE`]).
+fn prefer_plain(
+    curves: &[&GroupCurve],
+    mixtures: &mut [Mixture],
+    constrained: &[Rate],
+    tolerance: f64,
+    (a, b): (f64, f64),
+) {
+    let counts = |curve: &GroupCurve, m: &Mixture| -> (f64, f64) {
+        m.iter().fold((0.0, 0.0), |(tp, fp), &(i, p)| {
+            (tp + p * curve.points[i].tp, fp + p * curve.points[i].fp)
+        })
+    };
+    let mut current: Vec<(f64, f64)> = (curves.iter().zip(mixtures.iter()))
+        .map(|(c, m)| counts(c, m))
+        .collect();
+    let utility = |cs: &[(f64, f64)]| cs.iter().map(|(tp, fp)| a * tp + b * fp).sum::<f64>();
+    let feasible = |cs: &[(f64, f64)]| {
+        constrained.iter().all(|&r| {
+            let values: Vec<f64> = (curves.iter().zip(cs))
+                .filter_map(|(c, &(tp, fp))| rate(r, tp, fp, c.positives, c.negatives))
+                .collect();
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            values.is_empty() || max - min <= tolerance + FEASIBILITY_SLACK
+        })
+    };
+    let best = utility(&current);
+    // Passes until nothing changes: a group made plain can let an earlier one become plain
+    // too. Each pass makes at least one group plain or ends, so there are at most as many
+    // passes as groups.
+    loop {
+        let mut changed = false;
+        for g in 0..mixtures.len() {
+            if mixtures[g].len() < 2 {
+                continue;
+            }
+            let mut order = mixtures[g].clone();
+            order.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            for (i, _) in order {
+                let mut trial = current.clone();
+                trial[g] = (curves[g].points[i].tp, curves[g].points[i].fp);
+                if feasible(&trial) && utility(&trial) >= best - TIE * best.abs().max(1.0) {
+                    mixtures[g] = vec![(i, 1.0)];
+                    current = trial;
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +281,37 @@ mod tests {
                 probability: 1.0
             }]
         );
+    }
+
+    #[test]
+    fn ties_prefer_a_plain_threshold_and_keep_a_needed_mixture() {
+        // Points: 0.2 (tp 2, fp 2), 0.5 (2, 1), 0.8 (1, 0), never (0, 0). Thresholds 0.5 and
+        // 0.8 both make one error, and so does any mixture of them: a tie.
+        let (c, _) = curve(&[(0.2, false), (0.5, true), (0.5, false), (0.8, true)]);
+        let (a, b) = utility_coefficients(Utility::Accuracy, 2.0, 2.0);
+        let mut mixtures = vec![vec![(1, 0.5), (2, 0.5)]];
+        prefer_plain(&[&c], &mut mixtures, &[Rate::Selection], 1.0, (a, b));
+        // Equal probabilities: the lower threshold (0.5).
+        assert_eq!(mixtures, vec![vec![(1, 1.0)]]);
+        let mut mixtures = vec![vec![(1, 0.25), (2, 0.75)]];
+        prefer_plain(&[&c], &mut mixtures, &[Rate::Selection], 1.0, (a, b));
+        assert_eq!(mixtures, vec![vec![(2, 1.0)]], "the more probable one");
+        // Two groups held to equal selection rates: group a's mixture selects 1/2 of its
+        // rows, as group b does (score >= 0.5: 4 of 8); no plain threshold of a selects 1/2.
+        let (cb, _) = curve(&[
+            (0.1, false),
+            (0.2, false),
+            (0.3, false),
+            (0.4, false),
+            (0.5, false),
+            (0.6, true),
+            (0.7, true),
+            (0.8, true),
+        ]);
+        let mut mixtures = vec![vec![(1, 0.5), (2, 0.5)], vec![(4, 1.0)]];
+        let (a, b) = utility_coefficients(Utility::Accuracy, 5.0, 7.0);
+        prefer_plain(&[&c, &cb], &mut mixtures, &[Rate::Selection], 0.0, (a, b));
+        assert_eq!(mixtures[0], vec![(1, 0.5), (2, 0.5)]);
     }
 
     #[test]

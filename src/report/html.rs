@@ -745,9 +745,17 @@ fn task_methods(r: &AuditReport) -> Vec<(String, String)> {
 
 fn methods(r: &AuditReport) -> Vec<(String, String)> {
     let c = &r.input.columns;
-    let decision = match &c.prediction {
-        Some(p) => format!("model decisions read from column '{p}'"),
-        None => format!("decision = score ≥ {}", r.threshold),
+    let decision = match (&c.prediction, &r.provenance.thresholds) {
+        (Some(p), _) => format!("model decisions read from column '{p}'"),
+        (None, Some(t)) => t.describe(),
+        (None, None) => format!("decision = score ≥ {}", r.threshold),
+    };
+    let threshold = match &r.provenance.thresholds {
+        Some(_) => format!(
+            "{} (not used: the per-group thresholds decide)",
+            r.threshold
+        ),
+        None => r.threshold.to_string(),
     };
     let mut out = vec![
         (
@@ -770,7 +778,7 @@ fn methods(r: &AuditReport) -> Vec<(String, String)> {
             ),
         ),
         ("Decision rule".into(), decision),
-        ("Threshold".into(), r.threshold.to_string()),
+        ("Threshold".into(), threshold),
     ];
     out.extend(task_methods(r));
     out.extend([

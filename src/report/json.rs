@@ -8,7 +8,8 @@
 //! status          "pass" | "fail"
 //! input           {path, format: "csv"|"parquet", rows, rows_used, skipped: {reason: n},
 //!                  sha256 (null for stdin), columns: {label, score, prediction, weight, positive_label}}
-//! threshold       decision threshold (score >= threshold)
+//! threshold       decision threshold (score >= threshold); not used when
+//!                 provenance.thresholds is present (then per-group thresholds decided)
 //! options         {min_group_size, bins, invalid_rows, ci_method: "wilson"|"clopper_pearson",
 //!                  confidence, bootstrap (0 = off), seed, correction: "holm"|"bh"|"none", power}
 //! overall         {count, counts: {tp, fp, tn, fn}, metrics: {key: value}}
@@ -26,7 +27,18 @@
 //! comparison?     {baseline, baseline_schema_version, baseline_tool_version, baseline_input_sha256,
 //!                  attributes_only_in_{baseline,candidate}, groups_only_in_{baseline,candidate},
 //!                  notes}                                  (with --baseline or `compare`)
-//! provenance      {options (the effective spec, re-run by `verify`), git?: {commit, dirty}}
+//! provenance      {options (the effective spec, re-run by `verify`), git?: {commit, dirty},
+//!                  thresholds?}
+//! provenance.thresholds?   (only with `run --thresholds T`, issue 10: the decisions came from
+//!                 per-group thresholds, not from `threshold`)
+//!                 {file, sha256 (of the file's bytes), attribute, columns, score,
+//!                  objective, tolerance, randomised, seed,
+//!                  rules[]: {group, rule: [{threshold: number|null, probability}],
+//!                            randomised, description}}
+//!                 and provenance.options.thresholds = the file's path, so `verify` re-runs
+//!                 the audit with it and says when the file's SHA-256 changed. A row of group
+//!                 g is positive with probability Σ_{k: t_k ≤ score} p_k; a randomised rule
+//!                 draws from a seeded hash of (seed, the row's 1-based data row number).
 //! ```
 //! A value is `{"value": number|null, "reason"?: text, "ci"?: [lo, hi], "p_value"?: number}`.
 //! A group's `disparities` maps each metric m to `{"ratio": value, "difference": value}` and the

@@ -67,9 +67,14 @@ pub fn text(r: &AuditReport) -> String {
         r.policies.len()
     );
     // A multiclass or regression audit has no decision threshold; it names its task (issue 11).
-    let rule = match r.task_layout() {
-        None => format!("threshold {}", r.threshold),
-        Some(_) => format!("task {:?}", r.task()).to_lowercase(),
+    let rule = match (r.task_layout(), &r.provenance.thresholds) {
+        (None, Some(t)) => format!(
+            "per-group thresholds from `{}` (by `{}`)",
+            escape_code(&t.file),
+            escape_code(&t.attribute)
+        ),
+        (None, None) => format!("threshold {}", r.threshold),
+        (Some(_), _) => format!("task {:?}", r.task()).to_lowercase(),
     };
     let _ = writeln!(
         out,

@@ -149,6 +149,58 @@ pub struct Provenance {
     /// the only field that two runs on the same input and options may disagree on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitInfo>,
+    /// With `fairaudit run --thresholds`: the per-group thresholds that made every decision
+    /// (the top-level `threshold` is then not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<ThresholdsApplied>,
+}
+
+/// The per-group thresholds of a `fairaudit mitigate` file that made the decisions of an
+/// audit (`fairaudit run --thresholds`, issue 10): a row of group g is positive when its score
+/// is ≥ g's threshold, or, for a randomised rule, by a seeded draw.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThresholdsApplied {
+    /// The thresholds file, as given.
+    pub file: String,
+    /// SHA-256 of its bytes, hex (`fairaudit verify` says when the file changed).
+    pub sha256: String,
+    /// The attribute the thresholds are per group of (`sex`, or `race & sex`).
+    pub attribute: String,
+    /// Its columns.
+    pub columns: Vec<String>,
+    /// The score column the thresholds apply to.
+    pub score: String,
+    /// The objective they were fitted for.
+    pub objective: crate::mitigate::Objective,
+    /// Its tolerance.
+    pub tolerance: f64,
+    /// True when some group's rule is randomised.
+    pub randomised: bool,
+    /// Seed of the draws of randomised rules (keyed by seed and data row number only).
+    pub seed: u64,
+    /// The rule per group.
+    pub rules: Vec<crate::mitigate::GroupRule>,
+}
+
+impl ThresholdsApplied {
+    /// The decision rule in words: `per-group thresholds from FILE (by sex): Female: positive
+    /// when score >= 0.4; Male: …`.
+    pub fn describe(&self) -> String {
+        let rules: Vec<String> = (self.rules.iter())
+            .map(|r| format!("{}: {}", r.group, r.description))
+            .collect();
+        format!(
+            "per-group thresholds from {} (by {}{}): {}",
+            self.file,
+            self.attribute,
+            if self.randomised {
+                format!(", randomised, seed {}", self.seed)
+            } else {
+                String::new()
+            },
+            rules.join("; ")
+        )
+    }
 }
 
 /// The git state of the directory an audit ran in.

@@ -55,6 +55,9 @@ impl Terminal {
                 None => String::new(),
             }
         );
+        if let Some(t) = &r.provenance.thresholds {
+            let _ = writeln!(out, "decisions: {}", t.describe());
+        }
         for attribute in &r.attributes {
             out.push('\n');
             let layout = r.task_layout().unwrap_or(super::TableLayout {

@@ -324,6 +324,7 @@ impl AuditSpec {
             })
             .map_err(|e| bad(e.to_string()))?,
             git: None,
+            thresholds: None,
         };
         let path = self
             .data

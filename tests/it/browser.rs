@@ -199,3 +199,10 @@ fn sample_demo_report_renders_in_a_browser_without_network() {
         .expect("reports/demo.html exists (scripts/regenerate-reports)");
     check_in_browser("demo", &html);
 }
+
+#[test]
+fn sample_mitigation_page_renders_in_a_browser_without_network() {
+    let html = std::fs::read_to_string(Path::new(ROOT).join("reports/mitigation.html"))
+        .expect("reports/mitigation.html exists (scripts/regenerate-reports)");
+    check_in_browser("mitigation", &html);
+}

@@ -124,3 +124,56 @@ fn sample_reports_match_what_the_code_renders() {
         }
     }
 }
+
+/// The command of `scripts/regenerate-reports` for the mitigation sample (issue 10).
+pub fn mitigate_demo_into(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = fairaudit();
+    cmd.current_dir(ROOT)
+        .args([
+            "mitigate",
+            "--data",
+            "fixtures/demo.csv",
+            "--label",
+            "label",
+        ])
+        .args(["--score", "score", "--protected", "sex"])
+        .args([
+            "--objective",
+            "equalized_odds",
+            "--tolerance",
+            "0.01",
+            "--quiet",
+        ])
+        .arg("--json")
+        .arg(dir.join("mitigation.json"))
+        .arg("--html")
+        .arg(dir.join("mitigation.html"));
+    cmd
+}
+
+#[test]
+fn sample_mitigation_report_matches_what_the_code_renders() {
+    let script = std::fs::read_to_string(Path::new(ROOT).join("scripts/regenerate-reports"))
+        .unwrap()
+        .replace("\\\n", " ");
+    let script = script.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        script.contains(
+            "fairaudit mitigate --data fixtures/demo.csv --label label --score score \
+             --protected sex --objective equalized_odds --tolerance 0.01 --quiet \
+             --json reports/mitigation.json --html reports/mitigation.html"
+        ),
+        "scripts/regenerate-reports runs the command this test runs"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    mitigate_demo_into(dir.path()).assert().success();
+    for name in ["mitigation.json", "mitigation.html"] {
+        let rendered = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let stored = std::fs::read_to_string(Path::new(ROOT).join("reports").join(name))
+            .unwrap_or_else(|e| panic!("reports/{name}: {e}; run scripts/regenerate-reports"));
+        assert!(
+            rendered == stored,
+            "reports/{name} is out of date: run scripts/regenerate-reports"
+        );
+    }
+}

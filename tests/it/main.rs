@@ -9,6 +9,7 @@ mod determinism;
 mod gating;
 mod golden;
 mod mitigation;
+mod mitigation_run;
 mod partials;
 mod properties;
 mod regression;

@@ -5,8 +5,10 @@
 //! - Accuracy is compared with Fairlearn 0.15's ThresholdOptimizer and the weights with
 //!   AIF360 0.6.1's Reweighing (`tests/data/mitigation/reference.{py,json}`).
 //! - Property tests: on random small tables the optimiser meets the objective, is at least as
-//!   good as every deterministic per-group threshold pair that meets it (brute force), and its
-//!   utility never decreases as the tolerance grows.
+//!   good as every deterministic per-group threshold pair that meets it (brute force), its
+//!   utility never decreases as the tolerance grows, and no randomised group could be given a
+//!   plain threshold at the same utility (ties prefer plain thresholds; the stored seed in
+//!   `tests/proptest-regressions/mitigation.txt` is a tie that fails without that rule).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -526,9 +528,14 @@ fn run_with_thresholds_audits_the_mitigated_decisions() {
         assert!((rate - after).abs() < 1e-12, "{g}: {rate} vs {after}");
     }
     let r: Json = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let recorded = &r["provenance"]["options"]["thresholds"];
+    let recorded = &r["provenance"]["thresholds"];
     assert_eq!(recorded["attribute"], "sex");
     assert_eq!(recorded["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(recorded["rules"], m["thresholds"]);
+    assert_eq!(
+        r["provenance"]["options"]["thresholds"],
+        file.display().to_string()
+    );
 
     // Randomised rules: seeded draws, so rates are within sampling error of the expectation,
     // and two runs give the same report.
@@ -628,6 +635,49 @@ fn fit(
     fairaudit::mitigate::mitigate(d, None, &options).unwrap()
 }
 
+/// Expected accuracy and the objective's metric of per-group `rules` on `rows`, computed
+/// row by row (a row with score s is positive with probability Σ_{k: t_k ≤ s} p_k).
+fn evaluate_rules(
+    rows: &[(u8, u8, bool)],
+    rules: &[(String, fairaudit::mitigate::Rule)],
+    objective: fairaudit::mitigate::Objective,
+) -> (f64, f64) {
+    use fairaudit::mitigate::Objective::*;
+    let (mut correct, mut sel, mut tpr, mut fpr) = (0.0, vec![], vec![], vec![]);
+    for (name, rule) in rules {
+        let rs: Vec<_> = rows
+            .iter()
+            .filter(|r| ["a", "b", "c"][r.0 as usize] == name)
+            .collect();
+        let (mut tp, mut fp, mut p, mut n) = (0.0, 0.0, 0.0, 0.0);
+        for r in &rs {
+            let s = f64::from(r.1) / 5.0;
+            let pos: f64 = (rule.iter())
+                .filter(|c| c.threshold.is_some_and(|t| t <= s))
+                .map(|c| c.probability)
+                .sum();
+            if r.2 {
+                p += 1.0;
+                tp += pos;
+                correct += pos;
+            } else {
+                n += 1.0;
+                fp += pos;
+                correct += 1.0 - pos;
+            }
+        }
+        sel.push(Some((tp + fp) / rs.len() as f64));
+        tpr.push((p > 0.0).then(|| tp / p));
+        fpr.push((n > 0.0).then(|| fp / n));
+    }
+    let gap = match objective {
+        DemographicParity => spread(sel.into_iter()),
+        EqualOpportunity => spread(tpr.into_iter()),
+        EqualizedOdds => spread(tpr.into_iter()).max(spread(fpr.into_iter())),
+    };
+    (correct / rows.len() as f64, gap)
+}
+
 /// The best accuracy over deterministic per-group thresholds meeting the objective, by brute
 /// force over every combination (scores k/5, k = 0..=5, and "never").
 fn brute_force(
@@ -703,6 +753,37 @@ proptest! {
         }
         for w in m.tradeoff.windows(2) {
             prop_assert!(w[1].utility.unwrap() >= w[0].utility.unwrap() - 1e-9);
+        }
+    }
+
+    // Ties (issue 10): no randomised group could be given one threshold of its mixture
+    // alone and still meet the objective at the best utility; checked from the rows.
+    #[test]
+    fn no_randomised_group_could_be_plain(
+        rows in table(),
+        which in 0usize..3,
+        tol in prop_oneof![Just(0.0), Just(0.05), Just(1.0), 0.0f64..0.5],
+    ) {
+        use fairaudit::mitigate::Objective::*;
+        let objective = [DemographicParity, EqualOpportunity, EqualizedOdds][which];
+        let m = fit(&group_data(&rows), objective, tol);
+        let rules: Vec<(String, fairaudit::mitigate::Rule)> =
+            m.thresholds.iter().map(|t| (t.group.clone(), t.rule.clone())).collect();
+        let (acc, _) = evaluate_rules(&rows, &rules, objective);
+        for (g, rule) in rules.iter().enumerate() {
+            if rule.1.len() < 2 {
+                continue;
+            }
+            for c in &rule.1 {
+                let mut plain = rules.clone();
+                plain[g].1 = vec![fairaudit::mitigate::Component { threshold: c.threshold, probability: 1.0 }];
+                let (a, gap) = evaluate_rules(&rows, &plain, objective);
+                prop_assert!(
+                    !(gap <= tol && a >= acc - 1e-14),
+                    "group {} could be plain at {:?}: accuracy {} (vs {}), gap {}",
+                    rule.0, c.threshold, a, acc, gap
+                );
+            }
         }
     }
 
