@@ -78,6 +78,7 @@ fn run_task<T: TaskStats + Rows>(
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut report = build(audit, &aggregate, sha256)?;
     verdict::apply(&audit.policies, &mut report, baseline.as_ref());
+    crate::stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
     report.comparison = baseline.as_ref().map(|b| b.compare(&report));
     report.provenance.git = provenance::run_specific()
         .then(|| provenance::git_info(Path::new(".")))

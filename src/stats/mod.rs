@@ -574,9 +574,14 @@ pub fn fails_gate(status: PolicyStatus, u: &PolicyUncertainty) -> Option<bool> {
 }
 
 /// The tested metrics a policy's value depends on, and whether its null (equal groups) value
-/// is a difference (0) or a ratio (1).
-fn policy_metrics(resolved: &Resolved) -> Option<(Vec<&'static str>, bool)> {
-    let tested = |m: &str| TESTED.iter().map(|t| t.0).find(|t| *t == m);
+/// is a difference (0) or a ratio (1). A multiclass per-class rate is its own key
+/// (`tpr@urgent`); a worst-class summary (`tpr_worst_class_difference`) depends on every
+/// class's rate, written `tpr@*`.
+fn policy_metrics(resolved: &Resolved) -> Option<(Vec<String>, bool)> {
+    let tested = |m: &str| -> Option<String> {
+        let stem = m.split_once('@').map_or(m, |(stem, _)| stem);
+        TESTED.iter().any(|t| t.0 == stem).then(|| m.to_string())
+    };
     match resolved {
         Resolved::DisparityPair { metric, part } => Some((vec![tested(metric)?], part == "ratio")),
         Resolved::Summary(key) => {
@@ -594,15 +599,29 @@ fn policy_metrics(resolved: &Resolved) -> Option<(Vec<&'static str>, bool)> {
                 return None;
             };
             let metrics = match stem {
-                "demographic_parity" => vec!["selection_rate"],
-                "equal_opportunity" => vec!["tpr"],
-                "equalized_odds" => vec!["tpr", "fpr"],
-                m => vec![tested(m)?],
+                "demographic_parity" => vec!["selection_rate".to_string()],
+                "equal_opportunity" => vec!["tpr".to_string()],
+                "equalized_odds" => vec!["tpr".to_string(), "fpr".to_string()],
+                m => match m.strip_suffix("_worst_class") {
+                    Some(rate) => vec![format!("{}@*", tested(rate)?)],
+                    None => vec![tested(m)?],
+                },
             };
             Some((metrics, is_ratio))
         }
         _ => None,
     }
+}
+
+/// The keys of `keys` a policy metric names: itself, or every class's rate for `rate@*`.
+fn matching_keys<'a>(
+    metric: &'a str,
+    keys: impl Iterator<Item = &'a String> + 'a,
+) -> impl Iterator<Item = &'a String> + 'a {
+    keys.filter(move |k| match metric.strip_suffix('*') {
+        Some(prefix) => k.starts_with(prefix),
+        None => k.as_str() == metric,
+    })
 }
 
 /// Distance from the null value (0 for a difference, 1 for a ratio) to the nearest end of the
@@ -660,38 +679,36 @@ pub fn sample_size_warnings(policies: &[Policy], opts: &Uncertainty, report: &mu
             if !wanted || g.value == reference.value {
                 continue;
             }
-            for metric in &metrics {
-                let Some(mdd) = g
-                    .uncertainty
-                    .minimum_detectable_difference
-                    .get(*metric)
-                    .and_then(|v| v.value)
-                else {
-                    continue;
-                };
-                let scale = if is_ratio {
-                    match reference.metrics.get(*metric).and_then(|v| v.value) {
-                        Some(p) => p,
-                        None => continue,
+            for pattern in &metrics {
+                let mdds = &g.uncertainty.minimum_detectable_difference;
+                for metric in matching_keys(pattern, mdds.keys()) {
+                    let Some(mdd) = mdds.get(metric).and_then(|v| v.value) else {
+                        continue;
+                    };
+                    let scale = if is_ratio {
+                        match reference.metrics.get(metric).and_then(|v| v.value) {
+                            Some(p) => p,
+                            None => continue,
+                        }
+                    } else {
+                        1.0
+                    };
+                    let needed = margin * scale;
+                    if mdd > needed {
+                        warnings.push(format!(
+                            "policy '{}' on {}: group '{}' ({} rows) is too small to decide \
+                             it: the minimum detectable {metric} difference from the \
+                             reference '{}' is {mdd:.3} (alpha {:.3}, power {}), larger than \
+                             the margin {needed:.3} between the bound and parity",
+                            policy.expression,
+                            attribute.name,
+                            g.value,
+                            g.count,
+                            reference.value,
+                            1.0 - opts.confidence,
+                            opts.power,
+                        ));
                     }
-                } else {
-                    1.0
-                };
-                let needed = margin * scale;
-                if mdd > needed {
-                    warnings.push(format!(
-                        "policy '{}' on {}: group '{}' ({} rows) is too small to decide it: \
-                         the minimum detectable {metric} difference from the reference '{}' \
-                         is {mdd:.3} (alpha {:.3}, power {}), larger than the margin \
-                         {needed:.3} between the bound and parity",
-                        policy.expression,
-                        attribute.name,
-                        g.value,
-                        g.count,
-                        reference.value,
-                        1.0 - opts.confidence,
-                        opts.power,
-                    ));
                 }
             }
         }

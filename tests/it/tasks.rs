@@ -389,6 +389,38 @@ fn multiclass_demo_end_to_end() {
     assert!(g["metrics"]["auc@urgent"]["value"].as_f64().unwrap() > 0.5);
     assert!(g["metrics"]["worst_class_auc"]["value"].is_number());
     assert!(r["attributes"][0]["summary"]["tpr_worst_class_difference"]["value"].is_number());
+    // Sample-size warnings as for binary audits: a per-class policy names its class's rate, a
+    // worst-class summary every class whose minimum detectable difference exceeds the margin.
+    let policy = |id: &str| -> Vec<&Json> {
+        (r["policies"].as_array().unwrap().iter())
+            .filter(|p| p["id"] == id)
+            .collect()
+    };
+    let warned = |p: &Json, needle: &str| {
+        (p["warnings"].as_array().unwrap().iter()).any(|w| w.as_str().unwrap().contains(needle))
+    };
+    let male_recall = policy("urgent-recall")
+        .into_iter()
+        .find(|p| p["group"] == "male")
+        .unwrap();
+    let mdd = male["minimum_detectable_difference"]["tpr@urgent"]["value"]
+        .as_f64()
+        .unwrap();
+    let reference_tpr = reference["metrics"]["tpr@urgent"]["value"]
+        .as_f64()
+        .unwrap();
+    // Ratio bound 0.9: the margin is 0.1 × the reference's rate.
+    assert_eq!(
+        warned(male_recall, "minimum detectable tpr@urgent difference"),
+        mdd > 0.1 * reference_tpr
+    );
+    let gap = policy("worst-class-recall-gap");
+    assert!(gap.iter().any(|p| warned(p, "minimum detectable tpr@")));
+    assert!(!gap.iter().any(|p| warned(p, "minimum detectable fpr@")));
+    let all = r["warnings"].as_array().unwrap();
+    assert!(all
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("tpr@urgent")));
 }
 
 #[test]
