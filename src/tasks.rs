@@ -325,8 +325,16 @@ fn build_regression(
                     || Value::undefined("the group or the reference has zero total weight"),
                     |(d, _)| Value::defined(d),
                 );
-                if let (Some((d, _)), false) = (ks, weighted) {
-                    ks_value.p_value = regression::ks_p_value(d, stats.rows, r.rows);
+                if let Some((d, _)) = ks {
+                    ks_value.p_value = if weighted {
+                        regression::ks_p_value_effective(
+                            d,
+                            ci::effective_size(stats.weight, stats.weight_sq),
+                            ci::effective_size(r.weight, r.weight_sq),
+                        )
+                    } else {
+                        regression::ks_p_value(d, stats.rows, r.rows)
+                    };
                 }
                 let mut w1_ci = None;
                 let u = &audit.uncertainty;

@@ -61,7 +61,8 @@
 //!                 approximation, Kish's effective size with weights)
 //! groups[].disparities   {"ratio", "difference"} of every metric above; regression adds
 //!                 prediction_ks (value with p_value: exact two-sided up to 10,000 rows per
-//!                 side, without a weight column) and prediction_wasserstein, both with a
+//!                 side; with a weight column asymptotic at Kish's effective sizes) and
+//!                 prediction_wasserstein, both with a
 //!                 bootstrap ci when options.bootstrap > 0; the difference of mae, mean_error
 //!                 and mse has a normal (Welch-type) ci
 //! groups[].outcome

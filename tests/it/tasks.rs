@@ -107,6 +107,28 @@ fn ks_and_wasserstein_match_scipy() {
 }
 
 #[test]
+fn weighted_ks_p_value_uses_kish_sizes_as_scipy_kstwobign() {
+    for case in reference()["weighted_ks"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (wa, wb) = (floats(&case["wa"]), floats(&case["wb"]));
+        let da = distribution(&floats(&case["a"]), &wa);
+        let db = distribution(&floats(&case["b"]), &wb);
+        let (d, _) = regression::ks_statistic(&da, &db).unwrap();
+        close(Some(d), case["statistic"].as_f64().unwrap(), name);
+        let kish = |w: &[f64]| {
+            let (s, s2) = (w.iter().sum::<f64>(), w.iter().map(|x| x * x).sum::<f64>());
+            fairaudit::stats::ci::effective_size(s, s2)
+        };
+        let (n1, n2) = (kish(&wa), kish(&wb));
+        close(Some(n1), case["n1_effective"].as_f64().unwrap(), name);
+        close(Some(n2), case["n2_effective"].as_f64().unwrap(), name);
+        let p = regression::ks_p_value_effective(d, n1, n2);
+        close(p, case["p_value"].as_f64().unwrap(), &format!("{name} p"));
+    }
+    assert_eq!(regression::ks_p_value_effective(0.3, 0.0, 5.0), None);
+}
+
+#[test]
 fn quantile_matches_numpy_inverted_cdf() {
     for case in reference()["quantile"].as_array().unwrap() {
         let x = floats(&case["x"]);

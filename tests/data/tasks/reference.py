@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import scipy
 import sklearn
-from scipy.stats import ks_2samp, wasserstein_distance
+from scipy.stats import ks_2samp, kstwobign, wasserstein_distance
 from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
                              precision_score, r2_score, recall_score, roc_auc_score,
                              brier_score_loss, log_loss)
@@ -50,6 +50,22 @@ def weighted_wasserstein_case(name, n1, n2):
     wa, wb = np.round(rng.uniform(0.1, 2, n1), 3), np.round(rng.uniform(0.1, 2, n2), 3)
     return {"name": name, "a": a.tolist(), "b": b.tolist(), "wa": wa.tolist(),
             "wb": wb.tolist(), "wasserstein": wasserstein_distance(a, b, wa, wb)}
+
+
+def weighted_ks_case(name, n1, n2):
+    """Weighted KS statistic (weighted ECDFs) and its asymptotic p-value at Kish's effective
+    sizes n_e = (Σw)²/Σw²: scipy's kstwobign.sf(√(n1e·n2e/(n1e+n2e))·D)."""
+    a, b = np.round(rng.normal(0, 1, n1), 2), np.round(rng.normal(0.3, 1.2, n2), 2)
+    wa, wb = np.round(rng.uniform(0.1, 3, n1), 3), np.round(rng.uniform(0.1, 3, n2), 3)
+    grid = np.union1d(a, b)
+    fa = np.array([wa[a <= v].sum() for v in grid]) / wa.sum()
+    fb = np.array([wb[b <= v].sum() for v in grid]) / wb.sum()
+    d = float(np.max(np.abs(fa - fb)))
+    n1e, n2e = wa.sum() ** 2 / (wa ** 2).sum(), wb.sum() ** 2 / (wb ** 2).sum()
+    p = float(kstwobign.sf(np.sqrt(n1e * n2e / (n1e + n2e)) * d))
+    return {"name": name, "a": a.tolist(), "b": b.tolist(), "wa": wa.tolist(),
+            "wb": wb.tolist(), "statistic": d, "n1_effective": float(n1e),
+            "n2_effective": float(n2e), "p_value": p}
 
 
 def quantile_case(name, n, q, weighted):
@@ -121,5 +137,7 @@ out = {
         class_score_case("three classes", 300, 3, False, 2),
         class_score_case("weighted four", 500, 4, True, 3),
     ],
+    # Drawn last, so the cases above keep their rows.
+    "weighted_ks": [weighted_ks_case("weighted", 60, 90), weighted_ks_case("large", 800, 500)],
 }
 print(json.dumps(out, indent=1))
