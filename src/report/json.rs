@@ -46,7 +46,9 @@
 //! ```text
 //! input.columns   task?: "multiclass"|"regression", favorable?: [class]
 //!                 (favorable: multiclass collapsed to "class ∈ favorable"; everything else in
-//!                 the report is then exactly the binary audit of the collapsed labels)
+//!                 the report is then exactly the binary audit of the collapsed labels; with
+//!                 class_scores, of the score Σ_{c ∈ favorable} s_c; input.columns.score is
+//!                 then null)
 //! options         quantile?: {q, threshold}     (regression: the overall q-quantile of ŷ)
 //! overall, groups[]  counts is absent (no binary confusion counts)
 //! groups[].metrics

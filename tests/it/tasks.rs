@@ -250,10 +250,18 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
                 "0"
             }
         };
+        // The binary score: the favorable classes' probabilities summed in class order.
         if i == 0 {
-            collapsed.push_str(line);
+            collapsed.push_str(&format!("{line},score"));
         } else {
-            collapsed.push_str(&format!("{},{},{}", bit(f[0]), bit(f[1]), f[2..].join(",")));
+            let p = |k: usize| f[k].parse::<f64>().unwrap();
+            let score = p(6) + p(7);
+            collapsed.push_str(&format!(
+                "{},{},{},{score}",
+                bit(f[0]),
+                bit(f[1]),
+                f[2..].join(",")
+            ));
         }
         collapsed.push('\n');
     }
@@ -272,15 +280,31 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
         "demographic_parity_ratio >= 0.8",
         "--policy",
         "tpr.ratio >= 0.9",
+        "--policy",
+        "ece <= 0.1",
     ];
     let mut multi: Vec<&str> = vec!["run", "--data", "fixtures/triage.csv"];
     multi.extend(common);
     multi.extend(["--task", "multiclass", "--favorable", "urgent,high"]);
+    // A non-favorable class's score column is not read.
+    multi.extend([
+        "--class-score",
+        "urgent=p_urgent",
+        "--class-score",
+        "high=p_high",
+    ]);
+    multi.extend(["--class-score", "low=p_low"]);
     let (code_m, mut m) = run_json(dir.path(), &multi);
     let binary_path = binary_csv.to_str().unwrap();
     let mut bin: Vec<&str> = vec!["run", "--data", binary_path];
     bin.extend(common);
+    bin.extend(["--score", "score"]);
     let (code_b, mut b) = run_json(dir.path(), &bin);
+    // The score metrics exist, so the comparison below covers them.
+    for key in ["auc", "ece", "brier", "log_loss"] {
+        assert!(m["overall"]["metrics"][key]["value"].is_number(), "{key}");
+    }
+    assert!(m["attributes"][0]["groups"][0]["calibration"]["bins"].is_array());
     assert_eq!(code_m, code_b);
     assert_eq!(
         m["input"]["columns"]["favorable"],
@@ -296,6 +320,74 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
     assert_eq!(
         serde_json::to_string_pretty(&m).unwrap(),
         serde_json::to_string_pretty(&b).unwrap()
+    );
+}
+
+#[test]
+fn favorable_class_scores_from_parquet_equal_csv_and_bad_sums_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("triage.parquet");
+    let numeric = ["p_low", "p_medium", "p_high", "p_urgent"];
+    fixture_as_parquet("triage.csv", &numeric, &parquet, 500);
+    let args = |data: &str| -> Vec<String> {
+        [
+            "run",
+            "--data",
+            data,
+            "--label",
+            "label",
+            "--prediction",
+            "prediction",
+            "--protected",
+            "sex",
+            "--task",
+            "multiclass",
+            "--favorable",
+            "urgent,high",
+            "--class-score",
+            "urgent=p_urgent",
+            "--class-score",
+            "high=p_high",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let run = |data: &str| {
+        let a = args(data);
+        let (_, mut r) = run_json(
+            dir.path(),
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        r.as_object_mut().unwrap().remove("input");
+        r.as_object_mut().unwrap().remove("provenance");
+        r
+    };
+    let from_csv = run("fixtures/triage.csv");
+    assert!(from_csv["overall"]["metrics"]["auc"]["value"].is_number());
+    assert_eq!(from_csv, run(parquet.to_str().unwrap()));
+    // Scores of exclusive classes cannot sum above 1; every favorable class needs a column.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "label,prediction,sex,p_high,p_urgent\nhigh,high,f,0.5,0.25\nlow,high,m,0.75,0.5\n",
+    )
+    .unwrap();
+    let out = fairaudit()
+        .args(args(bad.to_str().unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("row 2, column 'p_urgent'") && err.contains("sum to 1.25, above 1"),
+        "{err}"
+    );
+    let mut missing = args(bad.to_str().unwrap());
+    missing.truncate(missing.len() - 2);
+    let out = fairaudit().args(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("favorable class 'high' has no score column")
     );
 }
 
