@@ -25,7 +25,7 @@ use crate::report::{
     Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
-use crate::stats::{ci, class_bootstrap, distances};
+use crate::stats::{ci, class_bootstrap, distances, mean_bootstrap};
 use crate::verdict;
 
 /// Run a multiclass or regression audit end to end.
@@ -395,7 +395,92 @@ fn build_regression(
         );
         report.attributes.push(a);
     }
+    if audit.uncertainty.bootstrap > 0 {
+        regression_bootstrap(audit, agg, threshold, &mut report);
+    }
     Ok(report)
+}
+
+/// Percentile intervals of the regression disparities and summaries of the mean metrics
+/// (`--bootstrap N`): each replicate draws every cell's means from their normal
+/// approximations ([`mean_bootstrap`]) and recomputes the disparities and summaries; the
+/// reference group and the compared groups stay those of the observed report.
+fn regression_bootstrap(
+    audit: &Audit,
+    agg: &TaskAggregate<RegressionStats>,
+    threshold: Option<f64>,
+    report: &mut AuditReport,
+) {
+    let u = audit.uncertainty;
+    let cells: Vec<(&CellKey, mean_bootstrap::CellMeans)> = (agg.cells.iter())
+        .map(|(k, s)| (k, mean_bootstrap::CellMeans::of(s, threshold)))
+        .collect();
+    let mut draws: BTreeMap<StatId, Vec<Option<f64>>> = BTreeMap::new();
+    for rep in 0..u64::from(u.bootstrap) {
+        // The bootstrap of KS and W1 uses stream (comparison << 32) | rep; these use the
+        // last comparison number, which no audit reaches, so the two never share a stream.
+        let mut rng = class_bootstrap::replicate_rng(u.seed, (0xFFFF_FFFF << 32) | rep);
+        let drawn: Vec<(&CellKey, mean_bootstrap::Drawn)> = (cells.iter())
+            .map(|(k, c)| (*k, c.draw(&mut rng)))
+            .collect();
+        let mut total = mean_bootstrap::Drawn::default();
+        drawn.iter().for_each(|(_, d)| total.merge(d));
+        let overall = total.metrics();
+        for (ai, (def, a)) in audit.attributes.iter().zip(&report.attributes).enumerate() {
+            let mut groups: BTreeMap<CellKey, mean_bootstrap::Drawn> = BTreeMap::new();
+            for (key, d) in &drawn {
+                let group: CellKey = def.positions.iter().map(|&p| key[p].clone()).collect();
+                groups.entry(group).or_default().merge(d);
+            }
+            let metrics: Vec<Metrics> = groups.values().map(|d| d.metrics()).collect();
+            let reference =
+                (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
+            if let Some(r) = reference {
+                for (gi, m) in metrics.iter().enumerate().filter(|(gi, _)| *gi != r) {
+                    for (key, d) in pair_disparities(m, &metrics[r]) {
+                        if let Disparity::Pair(p) = d {
+                            for (part, v) in [(0u8, p.ratio), (1, p.difference)] {
+                                let id = (ai, Some(gi), key.clone(), part);
+                                draws.entry(id).or_default().push(v.value);
+                            }
+                        }
+                    }
+                }
+            }
+            let insufficient = a.groups.iter().map(|g| g.insufficient_data);
+            let summary = metric_summaries(insufficient.zip(&metrics), &overall);
+            for (key, v) in summary {
+                draws.entry((ai, None, key, 2)).or_default().push(v.value);
+            }
+        }
+    }
+    set_percentile_intervals(report, draws, u.confidence, false);
+}
+
+/// Put the percentile interval of each statistic's replicates on it (when its value is
+/// defined). With `replace` false, an interval already there is kept.
+fn set_percentile_intervals(
+    report: &mut AuditReport,
+    draws: BTreeMap<StatId, Vec<Option<f64>>>,
+    confidence: f64,
+    replace: bool,
+) {
+    for ((ai, group, key, part), values) in draws {
+        let a = &mut report.attributes[ai];
+        let target = match group {
+            None => a.summary.get_mut(&key),
+            Some(gi) => match a.groups[gi].disparities.get_mut(&key) {
+                Some(Disparity::Pair(p)) if part == 0 => Some(&mut p.ratio),
+                Some(Disparity::Pair(p)) => Some(&mut p.difference),
+                _ => None,
+            },
+        };
+        if let Some(v) = target {
+            if let (Some(x), true) = (v.value, replace || v.ci.is_none()) {
+                v.ci = ci::percentile_interval(&values, confidence, x);
+            }
+        }
+    }
 }
 
 /// Multiclass metrics with Wilson (or `--ci-method`) intervals of every one-vs-rest rate and
@@ -637,20 +722,5 @@ fn multiclass_bootstrap(
             }
         }
     }
-    for ((ai, group, key, part), values) in draws {
-        let a = &mut report.attributes[ai];
-        let target = match group {
-            None => a.summary.get_mut(&key),
-            Some(gi) => match a.groups[gi].disparities.get_mut(&key) {
-                Some(Disparity::Pair(p)) if part == 0 => Some(&mut p.ratio),
-                Some(Disparity::Pair(p)) => Some(&mut p.difference),
-                _ => None,
-            },
-        };
-        if let Some(v) = target {
-            if let Some(x) = v.value {
-                v.ci = ci::percentile_interval(&values, u.confidence, x);
-            }
-        }
-    }
+    set_percentile_intervals(report, draws, u.confidence, true);
 }

@@ -29,6 +29,7 @@ pub mod ci;
 pub mod class_bootstrap;
 pub mod distances;
 pub mod hypothesis;
+pub mod mean_bootstrap;
 pub mod prec;
 pub mod score_bootstrap;
 
