@@ -21,8 +21,8 @@ use crate::metrics::disparity::{self, Disparity, Pair};
 use crate::metrics::{multiclass, regression, summary, Metrics, Value};
 use crate::provenance;
 use crate::report::{
-    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo, OutcomeDetail,
-    Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
+    AttributeReport, AuditOptions, AuditReport, CalibrationBin, ColumnsInfo, GroupReport,
+    InputInfo, OutcomeDetail, Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
 use crate::stats::{ci, class_bootstrap, distances, mean_bootstrap};
@@ -486,7 +486,7 @@ fn set_percentile_intervals(
 /// Multiclass metrics with Wilson (or `--ci-method`) intervals of every one-vs-rest rate and
 /// of the accuracy.
 fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
-    let mut out = multiclass::multiclass_metrics(m, classes, &score_classes(audit));
+    let mut out = multiclass_point(audit, m, classes);
     let (method, level) = (audit.uncertainty.ci_method, audit.uncertainty.confidence);
     for c in classes {
         let (w, w2) = (
@@ -518,6 +518,15 @@ fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String
     out
 }
 
+/// Every multiclass metric of a group, without intervals: the rates and scores
+/// ([`multiclass::multiclass_metrics`]) and the per-class calibration.
+fn multiclass_point(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
+    let scored = score_classes(audit);
+    let mut out = multiclass::multiclass_metrics(m, classes, &scored);
+    out.extend(multiclass::class_calibration(m, &scored, audit.bins));
+    out
+}
+
 /// The class of each score column, in `Columns::class_scores` order.
 fn score_classes(audit: &Audit) -> Vec<String> {
     (audit.columns.class_scores.iter())
@@ -525,8 +534,30 @@ fn score_classes(audit: &Audit) -> Vec<String> {
         .collect()
 }
 
-fn confusion_detail(m: &ClassConfusion, classes: &BTreeSet<String>) -> OutcomeDetail {
+fn confusion_detail(
+    audit: &Audit,
+    m: &ClassConfusion,
+    classes: &BTreeSet<String>,
+) -> OutcomeDetail {
+    let mean = |sum: f64, w: f64| (w > 0.0).then(|| sum / w);
+    let reliability = (score_classes(audit).into_iter().enumerate())
+        .map(|(k, c)| {
+            let bins = multiclass::class_bins(m, k, &c, audit.bins);
+            let table = (bins.iter())
+                .map(|b| CalibrationBin {
+                    lo: b.lo,
+                    hi: b.hi,
+                    count: b.rows as u64,
+                    weight: b.weight,
+                    mean_score: mean(b.sum_score, b.weight),
+                    observed_rate: mean(b.sum_label, b.weight),
+                })
+                .collect();
+            (c, table)
+        })
+        .collect();
     OutcomeDetail::Multiclass {
+        reliability,
         classes: classes.iter().cloned().collect(),
         confusion_matrix: (classes.iter())
             .map(|l| classes.iter().map(|p| m.get(l, p).rows).collect())
@@ -557,7 +588,7 @@ fn build_multiclass(
             |m| {
                 (
                     multiclass_group(audit, m, &classes),
-                    Some(confusion_detail(m, &classes)),
+                    Some(confusion_detail(audit, m, &classes)),
                 )
             },
         )?;
@@ -693,12 +724,11 @@ fn multiclass_bootstrap(
             cells: class_bootstrap::resample_cells(&agg.cells, &mut rng),
             ..Default::default()
         };
-        let overall =
-            multiclass::multiclass_metrics(&table.total(), classes, &score_classes(audit));
+        let overall = multiclass_point(audit, &table.total(), classes);
         for (ai, (def, a)) in audit.attributes.iter().zip(&report.attributes).enumerate() {
             let groups = table.roll_up(&def.positions);
             let metrics: Vec<Metrics> = (groups.values())
-                .map(|m| multiclass::multiclass_metrics(m, classes, &score_classes(audit)))
+                .map(|m| multiclass_point(audit, m, classes))
                 .collect();
             let reference =
                 (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));

@@ -216,6 +216,33 @@ fn one_vs_rest_auc_matches_scikit_learn() {
                 &format!("{name} {key}"),
             );
         }
+        // Per-class ECE and MCE over 10 equal-width bins (scikit-learn calibration_curve).
+        let cal = multiclass::class_calibration(&m, &classes, 10);
+        let (ece, mce) = (floats(&case["ece"]), floats(&case["mce"]));
+        for (i, c) in classes.iter().enumerate() {
+            close(
+                cal[&multiclass::class_key("ece", c)].value,
+                ece[i],
+                &format!("{name} ece@{c}"),
+            );
+            close(
+                cal[&multiclass::class_key("mce", c)].value,
+                mce[i],
+                &format!("{name} mce@{c}"),
+            );
+        }
+        let worst = ece.iter().copied().reduce(f64::max).unwrap();
+        close(
+            cal["worst_class_ece"].value,
+            worst,
+            &format!("{name} worst"),
+        );
+        // The reliability table holds every row once.
+        let rows: f64 = (0..classes.len())
+            .map(|k| multiclass::class_bins(&m, k, &classes[k], 10))
+            .map(|b| b.iter().map(|r| r.rows).sum::<f64>())
+            .sum();
+        assert_eq!(rows, (y.len() * classes.len()) as f64);
     }
 }
 
@@ -770,6 +797,43 @@ fn regression_batch(rows: &[(u8, i32, i32)]) -> fairaudit::input::Batch {
             prediction: rows.iter().map(|r| r.2 as f64 / 3.0).collect(),
         }),
         ..Batch::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Per-class calibration: 0 ≤ ece@c ≤ mce@c ≤ 1, and merging any split of the rows
+    /// gives the one-pass values (up to rounding).
+    #[test]
+    fn class_calibration_is_bounded_and_mergeable(
+        rows in prop::collection::vec((0u8..3, 0u8..3, 0u16..=1000, 1u8..4), 1..60),
+        cut in 0usize..60,
+        bins in 1usize..15,
+    ) {
+        let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let push = |rs: &[(u8, u8, u16, u8)]| {
+            let mut m = ClassConfusion::default();
+            for &(y, p, s, w) in rs {
+                let (y, s, w) = (&classes[y as usize], s as f64 / 1000.0, w as f64 / 2.0);
+                m.push(y, &classes[p as usize], w);
+                // Column a gets s, the others share the rest.
+                m.push_scores(y, [s, (1.0 - s) / 2.0, (1.0 - s) / 2.0].into_iter(), w);
+            }
+            m
+        };
+        let cut = cut.min(rows.len());
+        let whole = multiclass::class_calibration(&push(&rows), &classes, bins);
+        let mut merged = push(&rows[..cut]);
+        merged.merge(&push(&rows[cut..]));
+        let merged = multiclass::class_calibration(&merged, &classes, bins);
+        for c in &classes {
+            let ece = whole[&multiclass::class_key("ece", c)].value.unwrap();
+            let mce = whole[&multiclass::class_key("mce", c)].value.unwrap();
+            prop_assert!((0.0..=1.0 + 1e-12).contains(&ece) && ece <= mce + 1e-12 && mce <= 1.0 + 1e-12);
+            let again = merged[&multiclass::class_key("ece", c)].value.unwrap();
+            prop_assert!((again - ece).abs() < 1e-12);
+        }
     }
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 import scipy
 import sklearn
 from scipy.stats import ks_2samp, kstwobign, wasserstein_distance
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
                              precision_score, r2_score, recall_score, roc_auc_score,
                              brier_score_loss, log_loss)
@@ -140,4 +141,36 @@ out = {
     # Drawn last, so the cases above keep their rows.
     "weighted_ks": [weighted_ks_case("weighted", 60, 90), weighted_ks_case("large", 800, 500)],
 }
+
+
+def class_calibration(case, bins=10):
+    """Per class, ECE and MCE of s_c against [y = c] over `bins` equal-width right-closed bins
+    (the bin of s is searchsorted(linspace(0, 1, B+1)[1:-1], s, side="left"), as scikit-learn's
+    calibration_curve). Unweighted: calibration_curve's prob_true/prob_pred with the bin counts;
+    weighted (calibration_curve takes no weights): weighted bin means by numpy."""
+    y, s = np.array(case["y"]), np.array(case["scores"])
+    w = np.ones(len(y)) if case["w"] is None else np.array(case["w"])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece, mce = [], []
+    for i, c in enumerate(case["classes"]):
+        t, p = (y == c).astype(float), s[:, i]
+        b = np.searchsorted(edges[1:-1], p, side="left")
+        if case["w"] is None:
+            prob_true, prob_pred = calibration_curve(t, p, n_bins=bins, strategy="uniform")
+            n = np.bincount(b, minlength=bins)
+            n = n[n > 0]
+            gaps = np.abs(prob_true - prob_pred)
+            ece.append(float(np.sum(n / n.sum() * gaps)))
+        else:
+            wb = np.bincount(b, weights=w, minlength=bins)
+            keep = wb > 0
+            gaps = np.abs(np.bincount(b, weights=w * t, minlength=bins)[keep] / wb[keep]
+                          - np.bincount(b, weights=w * p, minlength=bins)[keep] / wb[keep])
+            ece.append(float(np.sum(wb[keep] / wb.sum() * gaps)))
+        mce.append(float(gaps.max()))
+    case["ece"], case["mce"] = ece, mce
+
+
+for case in out["class_scores"]:
+    class_calibration(case)
 print(json.dumps(out, indent=1))
