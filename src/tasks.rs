@@ -469,6 +469,7 @@ fn set_percentile_intervals(
         let a = &mut report.attributes[ai];
         let target = match group {
             None => a.summary.get_mut(&key),
+            Some(gi) if part == 3 => a.groups[gi].metrics.get_mut(&key),
             Some(gi) => match a.groups[gi].disparities.get_mut(&key) {
                 Some(Disparity::Pair(p)) if part == 0 => Some(&mut p.ratio),
                 Some(Disparity::Pair(p)) => Some(&mut p.difference),
@@ -703,7 +704,7 @@ fn multiclass_tests(
 }
 
 /// Which statistic a bootstrap replicate value belongs to: (attribute, group or `None` for
-/// the summary, key, 0 ratio / 1 difference / 2 summary value).
+/// the summary, key, 0 ratio / 1 difference / 2 summary value / 3 group metric).
 type StatId = (usize, Option<usize>, String, u8);
 
 /// Percentile intervals of every multiclass disparity and summary (`--bootstrap N`): each
@@ -720,8 +721,14 @@ fn multiclass_bootstrap(
     let mut draws: BTreeMap<StatId, Vec<Option<f64>>> = BTreeMap::new();
     for rep in 0..u64::from(u.bootstrap) {
         let mut rng = class_bootstrap::replicate_rng(u.seed, rep);
+        let cells = if audit.columns.class_scores.is_empty() {
+            class_bootstrap::resample_cells(&agg.cells, &mut rng)
+        } else {
+            let mut scores = class_bootstrap::score_rng(u.seed, rep);
+            class_bootstrap::resample_cells_with_scores(&agg.cells, &mut rng, &mut scores)
+        };
         let table = TaskAggregate {
-            cells: class_bootstrap::resample_cells(&agg.cells, &mut rng),
+            cells,
             ..Default::default()
         };
         let overall = multiclass_point(audit, &table.total(), classes);
@@ -742,6 +749,13 @@ fn multiclass_bootstrap(
                             }
                         }
                     }
+                }
+            }
+            // The score metrics of each group (the rates have Wilson intervals).
+            for (gi, m) in metrics.iter().enumerate() {
+                for (key, v) in m.iter().filter(|(k, _)| multiclass::is_score_metric(k)) {
+                    let id = (ai, Some(gi), key.clone(), 3);
+                    draws.entry(id).or_default().push(v.value);
                 }
             }
             let insufficient = a.groups.iter().map(|g| g.insufficient_data);

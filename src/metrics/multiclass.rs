@@ -55,6 +55,23 @@ pub const WORST_CLASS: [(&str, &str, bool); 3] = [
 /// classes) and `<rate>_worst_class_ratio` (the smallest `<rate>@c_ratio`).
 pub const WORST_CLASS_SUMMARIES: [&str; 2] = ["worst_class_difference", "worst_class_ratio"];
 
+/// True for a metric read from the class score columns (`auc@c`, `ece@c`, `mce@c`,
+/// `macro_auc`, `worst_class_auc`, `worst_class_ece`, `brier`, `log_loss`).
+pub fn is_score_metric(key: &str) -> bool {
+    let stem = key.split_once('@').map_or(key, |(stem, _)| stem);
+    matches!(
+        stem,
+        "auc"
+            | "ece"
+            | "mce"
+            | "macro_auc"
+            | "worst_class_auc"
+            | "worst_class_ece"
+            | "brier"
+            | "log_loss"
+    )
+}
+
 /// The key of a per-class rate.
 pub fn class_key(rate: &str, class: &str) -> String {
     format!("{rate}@{class}")

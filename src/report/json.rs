@@ -56,7 +56,8 @@
 //!                 tpr, fpr, precision (one-vs-rest; Wilson/Clopper–Pearson ci), macro_<rate>
 //!                 (selection_rate, tpr, fpr, precision), worst_class_{tpr,fpr,precision};
 //!                 with class_scores also auc@<class>, macro_auc, worst_class_auc, brier,
-//!                 log_loss. Multiclass groups carry tests and minimum_detectable_difference
+//!                 log_loss, ece@<class>, mce@<class>, worst_class_ece (bootstrap ci on
+//!                 each when options.bootstrap > 0). Multiclass groups carry tests and minimum_detectable_difference
 //!                 keyed by selection_rate@<class>, tpr@<class>, fpr@<class>
 //!   regression    mae, mse, rmse, mean_error, mean_prediction, mean_label, r2,
 //!                 share_above_quantile; ci on mae, mean_error, mse, rmse (normal
@@ -69,7 +70,9 @@
 //!                 and mse has a normal (Welch-type) ci
 //! groups[].outcome
 //!   multiclass    {"multiclass": {classes, confusion_matrix: [[rows]], confusion_matrix_weighted:
-//!                 [[Σw]]}}  (row = true class, column = predicted class, classes in text order)
+//!                 [[Σw]], reliability?: {class: [{lo, hi, count, weight, mean_score,
+//!                 observed_rate}]}}}  (row = true class, column = predicted class, classes in
+//!                 text order; reliability per scored class, one-vs-rest, equal-width bins)
 //!   regression    {"regression": {prediction_distribution: "exact"|"truncated", mantissa_bits,
 //!                 ks_error_bound?, wasserstein_error_bound?}}
 //! attributes[].summary   <key>_{group_min,group_max,difference,ratio,difference_to_overall,

@@ -262,6 +262,66 @@ fn run_json(dir: &Path, args: &[&str]) -> (i32, Json) {
     (code, serde_json::from_str(&text).unwrap())
 }
 
+/// The score redraw of the multiclass bootstrap against a row-level bootstrap of one cell:
+/// for `auc@c` and `log_loss` (each reads one score column per row) the two are the same
+/// distribution, so the standard deviations of 600 replicates each must agree; their
+/// estimates have a relative error of about 1/√1200 ≈ 3% each, and 15% is ~3.5 sd of the
+/// difference.
+#[test]
+fn score_redraw_matches_a_row_level_bootstrap() {
+    use fairaudit::stats::class_bootstrap;
+    use rand::{Rng, SeedableRng};
+    let case = &reference()["class_scores"][0];
+    let text = |v: &Json| -> Vec<String> {
+        let a = v.as_array().unwrap();
+        a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+    };
+    let (y, classes) = (text(&case["y"]), text(&case["classes"]));
+    let scores: Vec<Vec<f64>> = (case["scores"].as_array().unwrap().iter())
+        .map(floats)
+        .collect();
+    let all: BTreeSet<String> = classes.iter().cloned().collect();
+    let cell = |rows: &mut dyn Iterator<Item = usize>| {
+        let mut m = ClassConfusion::default();
+        for i in rows {
+            m.push(&y[i], &y[i], 1.0);
+            m.push_scores(&y[i], scores[i].iter().copied(), 1.0);
+        }
+        m
+    };
+    let m = cell(&mut (0..y.len()));
+    let keys = ["auc@c1".to_string(), "log_loss".to_string()];
+    let sd = |xs: &[f64]| {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+    };
+    let reps = 600;
+    let (mut ours, mut rows): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (vec![vec![]; 2], vec![vec![]; 2]);
+    let mut row_rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for r in 0..reps {
+        let mut d = class_bootstrap::resample(&m, &mut class_bootstrap::replicate_rng(9, r));
+        class_bootstrap::resample_scores(&m, &mut d, &mut class_bootstrap::score_rng(9, r));
+        let a = multiclass::multiclass_metrics(&d, &all, &classes);
+        let n = y.len();
+        let b = multiclass::multiclass_metrics(
+            &cell(&mut (0..n).map(|_| row_rng.random_range(0..n))),
+            &all,
+            &classes,
+        );
+        for (k, key) in keys.iter().enumerate() {
+            ours[k].push(a[key].value.unwrap());
+            rows[k].push(b[key].value.unwrap());
+        }
+    }
+    for (k, key) in keys.iter().enumerate() {
+        let (a, b) = (sd(&ours[k]), sd(&rows[k]));
+        assert!(
+            (a / b - 1.0).abs() < 0.15,
+            "{key}: sd {a} vs row bootstrap {b}"
+        );
+    }
+}
+
 #[test]
 fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
     let dir = tempfile::tempdir().unwrap();
@@ -529,6 +589,29 @@ fn multiclass_demo_end_to_end() {
     // The spec's class_scores give one-vs-rest AUCs.
     assert!(g["metrics"]["auc@urgent"]["value"].as_f64().unwrap() > 0.5);
     assert!(g["metrics"]["worst_class_auc"]["value"].is_number());
+    // Bootstrap intervals of the score metrics, containing their values; a reliability table
+    // per scored class holding every row of the group.
+    for key in [
+        "auc@urgent",
+        "brier",
+        "log_loss",
+        "ece@high",
+        "worst_class_ece",
+    ] {
+        let v = &g["metrics"][key];
+        let (x, ci) = (v["value"].as_f64().unwrap(), &v["ci"]);
+        assert!(
+            ci[0].as_f64().unwrap() <= x && x <= ci[1].as_f64().unwrap(),
+            "{key} {v}"
+        );
+    }
+    assert!(male["disparities"]["auc@urgent"]["difference"]["ci"].is_array());
+    let table = g["outcome"]["multiclass"]["reliability"]["urgent"]
+        .as_array()
+        .unwrap();
+    assert_eq!(table.len(), 10);
+    let rows: u64 = table.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(rows, g["count"].as_u64().unwrap());
     assert!(r["attributes"][0]["summary"]["tpr_worst_class_difference"]["value"].is_number());
     // Sample-size warnings as for binary audits: a per-class policy names its class's rate, a
     // worst-class summary every class whose minimum detectable difference exceeds the margin.
