@@ -807,17 +807,35 @@ mod tests {
         );
         assert_eq!(margin(&Bound::Between(-0.1, 0.05), 0.0), Some(0.05));
         assert_eq!(margin(&Bound::Compare(Op::Ge, 0.1), 0.0), None);
-        let s = |k: &str| policy_metrics(&Resolved::Summary(k.into()));
-        assert_eq!(
-            s("demographic_parity_ratio"),
-            Some((vec!["selection_rate"], true))
-        );
-        assert_eq!(
-            s("equalized_odds_difference"),
-            Some((vec!["tpr", "fpr"], false))
-        );
-        assert_eq!(s("fpr_ratio"), Some((vec!["fpr"], true)));
+        let s = |k: &str| {
+            policy_metrics(&Resolved::Summary(k.into())).map(|(m, r)| {
+                (
+                    m.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","),
+                    r,
+                )
+            })
+        };
+        let want = |m: &str, r: bool| Some((m.to_string(), r));
+        assert_eq!(s("demographic_parity_ratio"), want("selection_rate", true));
+        assert_eq!(s("equalized_odds_difference"), want("tpr,fpr", false));
+        assert_eq!(s("fpr_ratio"), want("fpr", true));
         assert_eq!(s("ece_difference"), None);
         assert_eq!(s("tpr_group_min"), None);
+        // Multiclass: a worst-class summary reads every class's rate.
+        assert_eq!(s("tpr_worst_class_difference"), want("tpr@*", false));
+        assert_eq!(s("precision_worst_class_ratio"), None);
+        let pair = |metric: &str| {
+            let part = "ratio".to_string();
+            let r = Resolved::DisparityPair {
+                metric: metric.into(),
+                part,
+            };
+            policy_metrics(&r).map(|(m, _)| m.join(","))
+        };
+        assert_eq!(pair("tpr@urgent"), Some("tpr@urgent".into()));
+        assert_eq!(pair("auc@urgent"), None);
+        let keys = ["tpr@a".to_string(), "tpr@b".into(), "fpr@a".into()];
+        let hits: Vec<&String> = matching_keys("tpr@*", keys.iter()).collect();
+        assert_eq!(hits, [&keys[0], &keys[1]]);
     }
 }
