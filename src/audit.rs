@@ -229,7 +229,7 @@ pub fn build_report(
 /// Every per-group metric of one group, except the subgroup AUCs.
 fn group_metrics(audit: &Audit, stats: &GroupStats, attribute_predicted_positives: f64) -> Metrics {
     let mut m = rates::rate_metrics(stats, attribute_predicted_positives);
-    if audit.columns.score.is_some() {
+    if audit.columns.has_score() {
         m.extend(calibration::score_metrics(&stats.score, audit.binning));
     }
     m
@@ -240,7 +240,7 @@ pub const ROC_POINTS: usize = 101;
 
 /// The reliability table and ROC curve of a group, when the audit has a score column.
 fn calibration_table(audit: &Audit, stats: &GroupStats) -> Option<Calibration> {
-    audit.columns.score.as_ref()?;
+    audit.columns.has_score().then_some(())?;
     let distribution = &stats.score.distribution;
     let points = distribution.sorted();
     let bins = match audit.binning {
@@ -279,7 +279,7 @@ fn calibration_table(audit: &Audit, stats: &GroupStats) -> Option<Calibration> {
 
 /// Add the Jigsaw subgroup AUCs, which compare a group with all other rows.
 fn subgroup_aucs(audit: &Audit, mut m: Metrics, stats: &GroupStats, total: &GroupStats) -> Metrics {
-    if audit.columns.score.is_some() {
+    if audit.columns.has_score() {
         let (g, all) = (&stats.score.distribution, &total.score.distribution);
         m.insert("bpsn_auc".into(), calibration::bpsn_auc(g, all));
         m.insert("bnsp_auc".into(), calibration::bnsp_auc(g, all));

@@ -21,11 +21,11 @@ use crate::metrics::disparity::{self, Disparity, Pair};
 use crate::metrics::{multiclass, regression, summary, Metrics, Value};
 use crate::provenance;
 use crate::report::{
-    AttributeReport, AuditOptions, AuditReport, ColumnsInfo, GroupReport, InputInfo, OutcomeDetail,
-    Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
+    AttributeReport, AuditOptions, AuditReport, CalibrationBin, ColumnsInfo, GroupReport,
+    InputInfo, OutcomeDetail, Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
-use crate::stats::{ci, class_bootstrap, distances};
+use crate::stats::{ci, class_bootstrap, distances, mean_bootstrap};
 use crate::verdict;
 
 /// Run a multiclass or regression audit end to end.
@@ -78,6 +78,7 @@ fn run_task<T: TaskStats + Rows>(
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut report = build(audit, &aggregate, sha256)?;
     verdict::apply(&audit.policies, &mut report, baseline.as_ref());
+    crate::stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
     report.comparison = baseline.as_ref().map(|b| b.compare(&report));
     report.provenance.git = provenance::run_specific()
         .then(|| provenance::git_info(Path::new(".")))
@@ -324,8 +325,16 @@ fn build_regression(
                     || Value::undefined("the group or the reference has zero total weight"),
                     |(d, _)| Value::defined(d),
                 );
-                if let (Some((d, _)), false) = (ks, weighted) {
-                    ks_value.p_value = regression::ks_p_value(d, stats.rows, r.rows);
+                if let Some((d, _)) = ks {
+                    ks_value.p_value = if weighted {
+                        regression::ks_p_value_effective(
+                            d,
+                            ci::effective_size(stats.weight, stats.weight_sq),
+                            ci::effective_size(r.weight, r.weight_sq),
+                        )
+                    } else {
+                        regression::ks_p_value(d, stats.rows, r.rows)
+                    };
                 }
                 let mut w1_ci = None;
                 let u = &audit.uncertainty;
@@ -386,13 +395,99 @@ fn build_regression(
         );
         report.attributes.push(a);
     }
+    if audit.uncertainty.bootstrap > 0 {
+        regression_bootstrap(audit, agg, threshold, &mut report);
+    }
     Ok(report)
+}
+
+/// Percentile intervals of the regression disparities and summaries of the mean metrics
+/// (`--bootstrap N`): each replicate draws every cell's means from their normal
+/// approximations ([`mean_bootstrap`]) and recomputes the disparities and summaries; the
+/// reference group and the compared groups stay those of the observed report.
+fn regression_bootstrap(
+    audit: &Audit,
+    agg: &TaskAggregate<RegressionStats>,
+    threshold: Option<f64>,
+    report: &mut AuditReport,
+) {
+    let u = audit.uncertainty;
+    let cells: Vec<(&CellKey, mean_bootstrap::CellMeans)> = (agg.cells.iter())
+        .map(|(k, s)| (k, mean_bootstrap::CellMeans::of(s, threshold)))
+        .collect();
+    let mut draws: BTreeMap<StatId, Vec<Option<f64>>> = BTreeMap::new();
+    for rep in 0..u64::from(u.bootstrap) {
+        // The bootstrap of KS and W1 uses stream (comparison << 32) | rep; these use the
+        // last comparison number, which no audit reaches, so the two never share a stream.
+        let mut rng = class_bootstrap::replicate_rng(u.seed, (0xFFFF_FFFF << 32) | rep);
+        let drawn: Vec<(&CellKey, mean_bootstrap::Drawn)> = (cells.iter())
+            .map(|(k, c)| (*k, c.draw(&mut rng)))
+            .collect();
+        let mut total = mean_bootstrap::Drawn::default();
+        drawn.iter().for_each(|(_, d)| total.merge(d));
+        let overall = total.metrics();
+        for (ai, (def, a)) in audit.attributes.iter().zip(&report.attributes).enumerate() {
+            let mut groups: BTreeMap<CellKey, mean_bootstrap::Drawn> = BTreeMap::new();
+            for (key, d) in &drawn {
+                let group: CellKey = def.positions.iter().map(|&p| key[p].clone()).collect();
+                groups.entry(group).or_default().merge(d);
+            }
+            let metrics: Vec<Metrics> = groups.values().map(|d| d.metrics()).collect();
+            let reference =
+                (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
+            if let Some(r) = reference {
+                for (gi, m) in metrics.iter().enumerate().filter(|(gi, _)| *gi != r) {
+                    for (key, d) in pair_disparities(m, &metrics[r]) {
+                        if let Disparity::Pair(p) = d {
+                            for (part, v) in [(0u8, p.ratio), (1, p.difference)] {
+                                let id = (ai, Some(gi), key.clone(), part);
+                                draws.entry(id).or_default().push(v.value);
+                            }
+                        }
+                    }
+                }
+            }
+            let insufficient = a.groups.iter().map(|g| g.insufficient_data);
+            let summary = metric_summaries(insufficient.zip(&metrics), &overall);
+            for (key, v) in summary {
+                draws.entry((ai, None, key, 2)).or_default().push(v.value);
+            }
+        }
+    }
+    set_percentile_intervals(report, draws, u.confidence, false);
+}
+
+/// Put the percentile interval of each statistic's replicates on it (when its value is
+/// defined). With `replace` false, an interval already there is kept.
+fn set_percentile_intervals(
+    report: &mut AuditReport,
+    draws: BTreeMap<StatId, Vec<Option<f64>>>,
+    confidence: f64,
+    replace: bool,
+) {
+    for ((ai, group, key, part), values) in draws {
+        let a = &mut report.attributes[ai];
+        let target = match group {
+            None => a.summary.get_mut(&key),
+            Some(gi) if part == 3 => a.groups[gi].metrics.get_mut(&key),
+            Some(gi) => match a.groups[gi].disparities.get_mut(&key) {
+                Some(Disparity::Pair(p)) if part == 0 => Some(&mut p.ratio),
+                Some(Disparity::Pair(p)) => Some(&mut p.difference),
+                _ => None,
+            },
+        };
+        if let Some(v) = target {
+            if let (Some(x), true) = (v.value, replace || v.ci.is_none()) {
+                v.ci = ci::percentile_interval(&values, confidence, x);
+            }
+        }
+    }
 }
 
 /// Multiclass metrics with Wilson (or `--ci-method`) intervals of every one-vs-rest rate and
 /// of the accuracy.
 fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
-    let mut out = multiclass::multiclass_metrics(m, classes, &score_classes(audit));
+    let mut out = multiclass_point(audit, m, classes);
     let (method, level) = (audit.uncertainty.ci_method, audit.uncertainty.confidence);
     for c in classes {
         let (w, w2) = (
@@ -424,6 +519,15 @@ fn multiclass_group(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String
     out
 }
 
+/// Every multiclass metric of a group, without intervals: the rates and scores
+/// ([`multiclass::multiclass_metrics`]) and the per-class calibration.
+fn multiclass_point(audit: &Audit, m: &ClassConfusion, classes: &BTreeSet<String>) -> Metrics {
+    let scored = score_classes(audit);
+    let mut out = multiclass::multiclass_metrics(m, classes, &scored);
+    out.extend(multiclass::class_calibration(m, &scored, audit.bins));
+    out
+}
+
 /// The class of each score column, in `Columns::class_scores` order.
 fn score_classes(audit: &Audit) -> Vec<String> {
     (audit.columns.class_scores.iter())
@@ -431,8 +535,30 @@ fn score_classes(audit: &Audit) -> Vec<String> {
         .collect()
 }
 
-fn confusion_detail(m: &ClassConfusion, classes: &BTreeSet<String>) -> OutcomeDetail {
+fn confusion_detail(
+    audit: &Audit,
+    m: &ClassConfusion,
+    classes: &BTreeSet<String>,
+) -> OutcomeDetail {
+    let mean = |sum: f64, w: f64| (w > 0.0).then(|| sum / w);
+    let reliability = (score_classes(audit).into_iter().enumerate())
+        .map(|(k, c)| {
+            let bins = multiclass::class_bins(m, k, &c, audit.bins);
+            let table = (bins.iter())
+                .map(|b| CalibrationBin {
+                    lo: b.lo,
+                    hi: b.hi,
+                    count: b.rows as u64,
+                    weight: b.weight,
+                    mean_score: mean(b.sum_score, b.weight),
+                    observed_rate: mean(b.sum_label, b.weight),
+                })
+                .collect();
+            (c, table)
+        })
+        .collect();
     OutcomeDetail::Multiclass {
+        reliability,
         classes: classes.iter().cloned().collect(),
         confusion_matrix: (classes.iter())
             .map(|l| classes.iter().map(|p| m.get(l, p).rows).collect())
@@ -463,7 +589,7 @@ fn build_multiclass(
             |m| {
                 (
                     multiclass_group(audit, m, &classes),
-                    Some(confusion_detail(m, &classes)),
+                    Some(confusion_detail(audit, m, &classes)),
                 )
             },
         )?;
@@ -578,7 +704,7 @@ fn multiclass_tests(
 }
 
 /// Which statistic a bootstrap replicate value belongs to: (attribute, group or `None` for
-/// the summary, key, 0 ratio / 1 difference / 2 summary value).
+/// the summary, key, 0 ratio / 1 difference / 2 summary value / 3 group metric).
 type StatId = (usize, Option<usize>, String, u8);
 
 /// Percentile intervals of every multiclass disparity and summary (`--bootstrap N`): each
@@ -595,16 +721,21 @@ fn multiclass_bootstrap(
     let mut draws: BTreeMap<StatId, Vec<Option<f64>>> = BTreeMap::new();
     for rep in 0..u64::from(u.bootstrap) {
         let mut rng = class_bootstrap::replicate_rng(u.seed, rep);
+        let cells = if audit.columns.class_scores.is_empty() {
+            class_bootstrap::resample_cells(&agg.cells, &mut rng)
+        } else {
+            let mut scores = class_bootstrap::score_rng(u.seed, rep);
+            class_bootstrap::resample_cells_with_scores(&agg.cells, &mut rng, &mut scores)
+        };
         let table = TaskAggregate {
-            cells: class_bootstrap::resample_cells(&agg.cells, &mut rng),
+            cells,
             ..Default::default()
         };
-        let overall =
-            multiclass::multiclass_metrics(&table.total(), classes, &score_classes(audit));
+        let overall = multiclass_point(audit, &table.total(), classes);
         for (ai, (def, a)) in audit.attributes.iter().zip(&report.attributes).enumerate() {
             let groups = table.roll_up(&def.positions);
             let metrics: Vec<Metrics> = (groups.values())
-                .map(|m| multiclass::multiclass_metrics(m, classes, &score_classes(audit)))
+                .map(|m| multiclass_point(audit, m, classes))
                 .collect();
             let reference =
                 (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
@@ -620,6 +751,13 @@ fn multiclass_bootstrap(
                     }
                 }
             }
+            // The score metrics of each group (the rates have Wilson intervals).
+            for (gi, m) in metrics.iter().enumerate() {
+                for (key, v) in m.iter().filter(|(k, _)| multiclass::is_score_metric(k)) {
+                    let id = (ai, Some(gi), key.clone(), 3);
+                    draws.entry(id).or_default().push(v.value);
+                }
+            }
             let insufficient = a.groups.iter().map(|g| g.insufficient_data);
             let mut summary = metric_summaries(insufficient.zip(&metrics), &overall);
             multiclass::worst_class_summaries(&mut summary, classes);
@@ -628,20 +766,5 @@ fn multiclass_bootstrap(
             }
         }
     }
-    for ((ai, group, key, part), values) in draws {
-        let a = &mut report.attributes[ai];
-        let target = match group {
-            None => a.summary.get_mut(&key),
-            Some(gi) => match a.groups[gi].disparities.get_mut(&key) {
-                Some(Disparity::Pair(p)) if part == 0 => Some(&mut p.ratio),
-                Some(Disparity::Pair(p)) => Some(&mut p.difference),
-                _ => None,
-            },
-        };
-        if let Some(v) = target {
-            if let Some(x) = v.value {
-                v.ci = ci::percentile_interval(&values, u.confidence, x);
-            }
-        }
-    }
+    set_percentile_intervals(report, draws, u.confidence, true);
 }

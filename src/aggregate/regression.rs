@@ -195,6 +195,8 @@ pub struct RegressionStats {
     pub sum_quartic_error: f64,
     /// Σw·y².
     pub sum_sq_label: f64,
+    /// Σw·ŷ² (for the spread of the mean prediction).
+    pub sum_sq_prediction: f64,
     /// Weighted mean of y (0 while Σw = 0).
     pub label_mean: f64,
     /// Σw·(y − ȳ)².
@@ -216,6 +218,7 @@ impl RegressionStats {
         self.sum_sq_error += w * e * e;
         self.sum_quartic_error += w * e * e * e * e;
         self.sum_sq_label += w * y * y;
+        self.sum_sq_prediction += w * p * p;
         let total = self.weight + w;
         if w > 0.0 {
             let delta = y - self.label_mean;
@@ -238,6 +241,7 @@ impl RegressionStats {
         self.sum_sq_error += o.sum_sq_error;
         self.sum_quartic_error += o.sum_quartic_error;
         self.sum_sq_label += o.sum_sq_label;
+        self.sum_sq_prediction += o.sum_sq_prediction;
         let total = self.weight + o.weight;
         if o.weight > 0.0 {
             let delta = o.label_mean - self.label_mean;

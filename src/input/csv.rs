@@ -444,7 +444,8 @@ impl<'a> BatchBuilder<'a> {
         self.batch = Batch {
             label: Vec::with_capacity(n),
             prediction: Vec::with_capacity(n),
-            score: self.layout.score.map(|_| Vec::with_capacity(n)),
+            score: (self.layout.score.is_some() || self.columns.sums_class_scores())
+                .then(|| Vec::with_capacity(n)),
             weight: self.layout.weight.map(|_| Vec::with_capacity(n)),
             ..Batch::default()
         };
@@ -550,6 +551,15 @@ impl<'a> BatchBuilder<'a> {
                     .map_err(|e| (Field::ClassScore(k as u16), e))
             })
             .collect::<Result<Vec<f64>, _>>()?;
+        let score = match self.columns.sums_class_scores() {
+            true => Some(values::favorable_score(&class_scores).map_err(|e| {
+                (
+                    Field::ClassScore(class_scores.len().saturating_sub(1) as u16),
+                    e,
+                )
+            })?),
+            false => score,
+        };
         Ok(Parsed {
             label,
             decision: values::decision(prediction, score, self.columns.threshold),

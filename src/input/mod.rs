@@ -138,6 +138,20 @@ pub struct Columns {
     pub class_scores: Vec<(String, String)>,
 }
 
+impl Columns {
+    /// True when rows carry a binary score: the score column, or (a multiclass audit
+    /// collapsed by `favorable`) the sum of the favorable classes' score columns.
+    pub fn has_score(&self) -> bool {
+        self.score.is_some() || self.sums_class_scores()
+    }
+
+    /// True when the binary score is the sum of the favorable classes' score columns
+    /// (`favorable` with `class_scores`; the spec keeps only the favorable classes' columns).
+    pub fn sums_class_scores(&self) -> bool {
+        !self.favorable.is_empty() && !self.class_scores.is_empty()
+    }
+}
+
 /// Non-binary labels and predictions of a batch's kept rows (issue 11).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcomes {

@@ -667,14 +667,19 @@ impl Fields {
         let class_scores = (plan.class_scores.iter())
             .map(|c| number(c, values::parse_score, values::check_score))
             .collect::<Result<Vec<_>>>()?;
+        let score = if job.columns.sums_class_scores() {
+            Some(summed_scores(&class_scores, label.len()))
+        } else {
+            (plan.score.as_ref())
+                .map(|c| number(c, values::parse_score, values::check_score))
+                .transpose()?
+        };
         Ok(Fields {
             label,
             prediction,
             outcome,
             class_scores,
-            score: (plan.score.as_ref())
-                .map(|c| number(c, values::parse_score, values::check_score))
-                .transpose()?,
+            score,
             weight: (plan.weight.as_ref())
                 .map(|c| number(c, values::parse_weight, values::check_weight))
                 .transpose()?,
@@ -687,7 +692,10 @@ impl Fields {
         let prediction = (self.prediction.as_ref())
             .map(|v| pick(v, i, Field::Prediction))
             .transpose()?;
-        let score = (self.score.as_ref())
+        // With class score columns, a score is the favorable classes' sum, checked after them
+        // (as the CSV reader does) and reported at the last of their columns.
+        let summed = !self.class_scores.is_empty();
+        let score = (self.score.as_ref().filter(|_| !summed))
             .map(|v| pick(v, i, Field::Score))
             .transpose()?;
         let weight = (self.weight.as_ref())
@@ -696,6 +704,11 @@ impl Fields {
         for (k, v) in self.class_scores.iter().enumerate() {
             pick(v, i, Field::ClassScore(k as u16))?;
         }
+        let last = Field::ClassScore(self.class_scores.len().saturating_sub(1) as u16);
+        let score = match (summed, self.score.as_ref()) {
+            (true, Some(v)) => Some(pick(v, i, last)?),
+            _ => score,
+        };
         Ok(Row {
             label,
             decision: values::decision(prediction, score, threshold),
@@ -703,6 +716,19 @@ impl Fields {
             weight,
         })
     }
+}
+
+/// Per row, the sum of the favorable classes' scores ([`values::favorable_score`]); a row
+/// with an invalid class score keeps that error.
+fn summed_scores(class_scores: &[Values<f64>], rows: usize) -> Values<f64> {
+    (0..rows)
+        .map(|i| {
+            let scores = (class_scores.iter())
+                .map(|v| v.get(i).cloned().unwrap_or(Err(Invalid("missing".into()))))
+                .collect::<Result<Vec<f64>, Invalid>>()?;
+            values::favorable_score(&scores)
+        })
+        .collect()
 }
 
 /// Value `i` of a converted column.

@@ -105,6 +105,19 @@ pub fn parse_score(text: &str) -> Result<f64, Invalid> {
     check_score(s)
 }
 
+/// The binary score of a multiclass row collapsed by `favorable`: the sum of the favorable
+/// classes' scores (each already in [0, 1]), added in class order. The sum must be a score
+/// too: above 1 the scores are not probabilities of exclusive classes.
+pub fn favorable_score(scores: &[f64]) -> Result<f64, Invalid> {
+    let sum: f64 = scores.iter().sum();
+    if sum > 1.0 {
+        return Err(Invalid(format!(
+            "the favorable classes' scores sum to {sum}, above 1"
+        )));
+    }
+    Ok(sum)
+}
+
 /// A class label or predicted class written as text: any non-empty (trimmed) value.
 pub fn parse_class(text: &str) -> Result<&str, Invalid> {
     let t = text.trim();

@@ -19,6 +19,12 @@
 //!   `log_loss` = −Σw·ln s_y/W with s clipped to [ε, 1 − ε], ε = `f64::EPSILON` (`log_loss`);
 //!   both from the per-class score distributions, so exact while they are;
 //!
+//! - with score columns, per scored class c one-vs-rest calibration of s_c against [y = c]
+//!   ([`class_calibration`]): `ece@c` and `mce@c` over B equal-width bins, the binary audit's
+//!   convention (CONTRACT §2 `ece`: right-closed bins, edges `numpy.linspace(0, 1, B+1)`,
+//!   empty bins skipped), from the per-class score distributions; `worst_class_ece` = the
+//!   largest `ece@c`. `--binning quantile` applies to binary audits only.
+//!
 //! The classes are those seen anywhere in the audit (label or prediction), so every group has
 //! the same keys; a class absent from a group gives undefined rates there, never 0.
 
@@ -27,7 +33,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::aggregate::multiclass::ClassConfusion;
 use crate::aggregate::regression::ValueDistribution;
 
+use super::calibration::{self, BinRow};
 use super::{Metrics, Value};
+use crate::aggregate::bin_index;
 
 /// The one-vs-rest rates computed per class, as `<rate>@<class>`.
 pub const CLASS_RATES: [&str; 5] = ["selection_rate", "base_rate", "tpr", "fpr", "precision"];
@@ -46,6 +54,23 @@ pub const WORST_CLASS: [(&str, &str, bool); 3] = [
 /// comparisons: `<rate>_worst_class_difference` (the largest `<rate>@c_difference` over
 /// classes) and `<rate>_worst_class_ratio` (the smallest `<rate>@c_ratio`).
 pub const WORST_CLASS_SUMMARIES: [&str; 2] = ["worst_class_difference", "worst_class_ratio"];
+
+/// True for a metric read from the class score columns (`auc@c`, `ece@c`, `mce@c`,
+/// `macro_auc`, `worst_class_auc`, `worst_class_ece`, `brier`, `log_loss`).
+pub fn is_score_metric(key: &str) -> bool {
+    let stem = key.split_once('@').map_or(key, |(stem, _)| stem);
+    matches!(
+        stem,
+        "auc"
+            | "ece"
+            | "mce"
+            | "macro_auc"
+            | "worst_class_auc"
+            | "worst_class_ece"
+            | "brier"
+            | "log_loss"
+    )
+}
 
 /// The key of a per-class rate.
 pub fn class_key(rate: &str, class: &str) -> String {
@@ -217,6 +242,58 @@ pub fn multiclass_metrics(
         out.insert(
             "worst_class_auc".into(),
             worst.map_or_else(undefined, Value::defined),
+        );
+    }
+    out
+}
+
+/// The reliability bins of score column `k` (class `class`) one-vs-rest: B equal-width,
+/// right-closed bins ([`bin_index`]), each with its rows, Σw, Σw·s_c and Σw·[y = c].
+pub fn class_bins(m: &ClassConfusion, k: usize, class: &str, bins: usize) -> Vec<BinRow> {
+    let bins = bins.max(1);
+    let step = 1.0 / bins as f64;
+    let edge = |b: usize| if b == bins { 1.0 } else { b as f64 * step };
+    let mut rows: Vec<BinRow> = (0..bins)
+        .map(|b| BinRow {
+            lo: edge(b),
+            hi: edge(b + 1),
+            ..BinRow::default()
+        })
+        .collect();
+    for (label, d) in m.scores.get(k).into_iter().flatten() {
+        let positive = label == class;
+        for (s, mass) in d.points() {
+            let row = &mut rows[bin_index(s, bins)];
+            row.rows += mass.rows as f64;
+            row.weight += mass.weight;
+            row.sum_score += mass.weight * s;
+            if positive {
+                row.sum_label += mass.weight;
+            }
+        }
+    }
+    rows
+}
+
+/// Per scored class, `ece@c` and `mce@c` of its one-vs-rest reliability bins
+/// ([`class_bins`]), and `worst_class_ece`, the largest defined `ece@c`.
+pub fn class_calibration(m: &ClassConfusion, score_classes: &[String], bins: usize) -> Metrics {
+    let mut out = Metrics::new();
+    let mut defined = Vec::new();
+    for (k, c) in score_classes.iter().enumerate() {
+        let rows = class_bins(m, k, c, bins);
+        let ece = calibration::ece(&rows);
+        defined.extend(ece.value);
+        out.insert(class_key("ece", c), ece);
+        out.insert(class_key("mce", c), calibration::mce(&rows));
+    }
+    if !score_classes.is_empty() {
+        out.insert(
+            "worst_class_ece".into(),
+            defined.into_iter().reduce(f64::max).map_or_else(
+                || Value::undefined("ece is undefined for every scored class"),
+                Value::defined,
+            ),
         );
     }
     out

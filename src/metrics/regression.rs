@@ -219,6 +219,21 @@ pub fn ks_p_value(d: f64, n1: u64, n2: u64) -> Option<f64> {
     Some(kolmogorov_sf(en.sqrt() * d).clamp(0.0, 1.0))
 }
 
+/// The two-sided p-value of a KS statistic `d` between weighted samples: Kolmogorov's limiting
+/// distribution (scipy's `kstwobign`) at √(n1·n2/(n1+n2))·d with Kish's effective sizes
+/// n = (Σw)²/Σw² of each sample in place of the row counts. Weights that are frequencies
+/// (a row standing for w identical rows) are not what Kish's size assumes: it treats weights
+/// as sampling weights, so unequal weights shrink the sample and widen the p-value. The exact
+/// small-sample distribution needs integer sizes and is not used. `None` when a sample has no
+/// positive weight.
+pub fn ks_p_value_effective(d: f64, n1: f64, n2: f64) -> Option<f64> {
+    if !(n1 > 0.0 && n2 > 0.0) {
+        return None;
+    }
+    let en = n1 * n2 / (n1 + n2);
+    Some(kolmogorov_sf(en.sqrt() * d).clamp(0.0, 1.0))
+}
+
 fn gcd(mut a: u64, mut b: u64) -> u64 {
     while b != 0 {
         (a, b) = (b, a % b);

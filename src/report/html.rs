@@ -147,6 +147,26 @@ struct AttributeView {
     charts: Vec<ChartView>,
     calibration_note: Option<String>,
     excluded: usize,
+    /// Multiclass: one row per (group, class) of the one-vs-rest metrics.
+    class_table: Option<ClassTable>,
+}
+
+/// The per-class table of a multiclass attribute (issue 11).
+#[derive(Debug, Serialize)]
+struct ClassTable {
+    headers: Vec<String>,
+    rows: Vec<ClassRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClassRow {
+    /// The group, on its first class row only.
+    group: Option<String>,
+    /// Classes of the group (the first row's rowspan).
+    span: usize,
+    reference: bool,
+    class: String,
+    cells: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -554,7 +574,52 @@ fn attribute_view(
         charts,
         calibration_note,
         excluded: a.excluded_groups.len(),
+        class_table: class_table(a),
     })
+}
+
+/// The per-class one-vs-rest metrics of every shown group of a multiclass attribute: rates
+/// with their intervals, and with score columns `auc@c` and `ece@c`; `None` for other tasks.
+fn class_table(a: &AttributeReport) -> Option<ClassTable> {
+    let classes = a.groups.iter().find_map(|g| match &g.outcome {
+        Some(super::OutcomeDetail::Multiclass { classes, .. }) => Some(classes.clone()),
+        _ => None,
+    })?;
+    let scored = (a.groups.iter()).any(|g| g.metrics.keys().any(|k| k.starts_with("auc@")));
+    let mut columns = vec![
+        ("selection_rate", "sel. rate"),
+        ("tpr", "TPR"),
+        ("fpr", "FPR"),
+        ("precision", "precision"),
+    ];
+    if scored {
+        columns.extend([("auc", "AUC"), ("ece", "ECE")]);
+    }
+    let mut headers = vec!["group".to_string(), "class".into()];
+    headers.extend(columns.iter().map(|(_, h)| h.to_string()));
+    headers.push("TPR ratio".into());
+    let shown: Vec<&super::GroupReport> =
+        a.groups.iter().filter(|g| !g.insufficient_data).collect();
+    let rows = (shown.iter())
+        .flat_map(|g| {
+            let classes = &classes;
+            let columns = &columns;
+            classes.iter().enumerate().map(move |(i, c)| ClassRow {
+                group: (i == 0).then(|| g.value.clone()),
+                span: classes.len(),
+                reference: a.reference.as_deref() == Some(g.value.as_str()),
+                class: c.clone(),
+                cells: (columns.iter())
+                    .map(|(rate, _)| with_ci(g.metrics.get(&format!("{rate}@{c}"))))
+                    .chain(std::iter::once(view::cell(view::ratio(
+                        g,
+                        &format!("tpr@{c}"),
+                    ))))
+                    .collect(),
+            })
+        })
+        .collect();
+    Some(ClassTable { headers, rows })
 }
 
 fn with_ci(v: Option<&Value>) -> String {
@@ -718,7 +783,8 @@ fn task_methods(r: &AuditReport) -> Vec<(String, String)> {
             "Task".into(),
             "multiclass: per class one-vs-rest rates (rate@class), their macro mean over the \
              classes where defined and the worst class; confusion matrix per group; intervals \
-             of rates as for binary audits"
+             of rates as for binary audits; with class score columns one-vs-rest AUC, ECE and \
+             MCE per class (bootstrap intervals redraw the scores per cell and true class)"
                 .into(),
         )),
         crate::input::Task::Regression => {
@@ -734,7 +800,8 @@ fn task_methods(r: &AuditReport) -> Vec<(String, String)> {
                 format!(
                     "regression: MAE, MSE, RMSE, mean error, R² per group, with normal \
                      intervals of the means (Kish's effective size with weights); KS statistic \
-                     (exact p-value up to 10,000 rows per side, without weights) and \
+                     (exact p-value up to 10,000 rows per side; with weights asymptotic at \
+                     Kish's effective sizes) and \
                      Wasserstein-1 distance of the predictions against the reference{q}"
                 ),
             ));

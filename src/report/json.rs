@@ -58,7 +58,9 @@
 //! ```text
 //! input.columns   task?: "multiclass"|"regression", favorable?: [class]
 //!                 (favorable: multiclass collapsed to "class ∈ favorable"; everything else in
-//!                 the report is then exactly the binary audit of the collapsed labels)
+//!                 the report is then exactly the binary audit of the collapsed labels; with
+//!                 class_scores, of the score Σ_{c ∈ favorable} s_c; input.columns.score is
+//!                 then null)
 //! options         quantile?: {q, threshold}     (regression: the overall q-quantile of ŷ)
 //! overall, groups[]  counts is absent (no binary confusion counts)
 //! groups[].metrics
@@ -66,26 +68,34 @@
 //!                 tpr, fpr, precision (one-vs-rest; Wilson/Clopper–Pearson ci), macro_<rate>
 //!                 (selection_rate, tpr, fpr, precision), worst_class_{tpr,fpr,precision};
 //!                 with class_scores also auc@<class>, macro_auc, worst_class_auc, brier,
-//!                 log_loss. Multiclass groups carry tests and minimum_detectable_difference
+//!                 log_loss, ece@<class>, mce@<class>, worst_class_ece (bootstrap ci on
+//!                 each when options.bootstrap > 0). Multiclass groups carry tests and minimum_detectable_difference
 //!                 keyed by selection_rate@<class>, tpr@<class>, fpr@<class>
 //!   regression    mae, mse, rmse, mean_error, mean_prediction, mean_label, r2,
 //!                 share_above_quantile; ci on mae, mean_error, mse, rmse (normal
 //!                 approximation, Kish's effective size with weights)
 //! groups[].disparities   {"ratio", "difference"} of every metric above; regression adds
 //!                 prediction_ks (value with p_value: exact two-sided up to 10,000 rows per
-//!                 side, without a weight column) and prediction_wasserstein, both with a
+//!                 side; with a weight column asymptotic at Kish's effective sizes) and
+//!                 prediction_wasserstein, both with a
 //!                 bootstrap ci when options.bootstrap > 0; the difference of mae, mean_error
 //!                 and mse has a normal (Welch-type) ci
 //! groups[].outcome
 //!   multiclass    {"multiclass": {classes, confusion_matrix: [[rows]], confusion_matrix_weighted:
-//!                 [[Σw]]}}  (row = true class, column = predicted class, classes in text order)
+//!                 [[Σw]], reliability?: {class: [{lo, hi, count, weight, mean_score,
+//!                 observed_rate}]}}}  (row = true class, column = predicted class, classes in
+//!                 text order; reliability per scored class, one-vs-rest, equal-width bins)
 //!   regression    {"regression": {prediction_distribution: "exact"|"truncated", mantissa_bits,
 //!                 ks_error_bound?, wasserstein_error_bound?}}
 //! attributes[].summary   <key>_{group_min,group_max,difference,ratio,difference_to_overall,
 //!                 ratio_to_overall} of every group metric; multiclass adds
 //!                 <rate>_worst_class_{difference,ratio}; regression adds prediction_ks_max and
 //!                 prediction_wasserstein_max. Multiclass disparities and summaries have a
-//!                 bootstrap ci when options.bootstrap > 0
+//!                 bootstrap ci when options.bootstrap > 0; so do the regression
+//!                 disparities and summaries of mae, mse, rmse, mean_error, mean_prediction,
+//!                 mean_label and share_above_quantile (a parametric bootstrap: each cell's
+//!                 means drawn from their normal approximations, stratified by cell, seeded;
+//!                 not r2)
 //! ```
 
 use std::io::Write;

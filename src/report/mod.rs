@@ -350,6 +350,10 @@ pub enum OutcomeDetail {
         confusion_matrix: Vec<Vec<u64>>,
         /// Σw per (true, predicted) class.
         confusion_matrix_weighted: Vec<Vec<f64>>,
+        /// With class score columns: per scored class c, the one-vs-rest reliability table of
+        /// its score (B equal-width bins; observed_rate is the weighted share of true class c).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        reliability: BTreeMap<String, Vec<CalibrationBin>>,
     },
     /// How the group's predictions were kept for the distribution metrics.
     Regression {

@@ -374,18 +374,18 @@ impl AuditSpec {
             self.columns.positive_label.is_some(),
         )
         .map_err(bad)?;
-        let class_scores: Vec<(String, String)> = (self.columns.class_scores.clone())
+        let mut class_scores: Vec<(String, String)> = (self.columns.class_scores.clone())
             .unwrap_or_default()
             .into_iter()
             .collect();
-        if !class_scores.is_empty()
-            && (task != crate::input::Task::Multiclass || !favorable.is_empty())
-        {
+        if !class_scores.is_empty() && task != crate::input::Task::Multiclass {
             return Err(bad(
-                "class_scores (--class-score CLASS=COLUMN) need task = \"multiclass\" without \
-                 favorable classes"
-                    .into(),
+                "class_scores (--class-score CLASS=COLUMN) need task = \"multiclass\"".into(),
             ));
+        }
+        if !class_scores.is_empty() && !favorable.is_empty() {
+            class_scores = favorable_scores(class_scores, &favorable, self.columns.score.is_some())
+                .map_err(bad)?;
         }
         let quantile = self.audit.quantile.unwrap_or(DEFAULT_QUANTILE);
         if !(0.0..=1.0).contains(&quantile) {
@@ -545,6 +545,35 @@ fn names(attributes: &[AttributeDef]) -> String {
         .map(|a| a.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// With `favorable` classes, the binary score is the sum of the favorable classes' score
+/// columns: keep those (in class order), each favorable class needing one, and no `score`
+/// column besides.
+fn favorable_scores(
+    class_scores: Vec<(String, String)>,
+    favorable: &[String],
+    has_score: bool,
+) -> std::result::Result<Vec<(String, String)>, String> {
+    if has_score {
+        return Err(
+            "give either a score column or per-class score columns with --favorable, not both"
+                .into(),
+        );
+    }
+    if let Some(missing) = favorable
+        .iter()
+        .find(|f| !class_scores.iter().any(|(c, _)| c == *f))
+    {
+        return Err(format!(
+            "favorable class '{missing}' has no score column: the collapsed score is the sum \
+             of every favorable class's score (--class-score {missing}=COLUMN)"
+        ));
+    }
+    Ok(class_scores
+        .into_iter()
+        .filter(|(c, _)| favorable.contains(c))
+        .collect())
 }
 
 /// The column options that a task allows (issue 11).

@@ -29,6 +29,7 @@ pub mod ci;
 pub mod class_bootstrap;
 pub mod distances;
 pub mod hypothesis;
+pub mod mean_bootstrap;
 pub mod prec;
 pub mod score_bootstrap;
 
@@ -574,9 +575,14 @@ pub fn fails_gate(status: PolicyStatus, u: &PolicyUncertainty) -> Option<bool> {
 }
 
 /// The tested metrics a policy's value depends on, and whether its null (equal groups) value
-/// is a difference (0) or a ratio (1).
-fn policy_metrics(resolved: &Resolved) -> Option<(Vec<&'static str>, bool)> {
-    let tested = |m: &str| TESTED.iter().map(|t| t.0).find(|t| *t == m);
+/// is a difference (0) or a ratio (1). A multiclass per-class rate is its own key
+/// (`tpr@urgent`); a worst-class summary (`tpr_worst_class_difference`) depends on every
+/// class's rate, written `tpr@*`.
+fn policy_metrics(resolved: &Resolved) -> Option<(Vec<String>, bool)> {
+    let tested = |m: &str| -> Option<String> {
+        let stem = m.split_once('@').map_or(m, |(stem, _)| stem);
+        TESTED.iter().any(|t| t.0 == stem).then(|| m.to_string())
+    };
     match resolved {
         Resolved::DisparityPair { metric, part } => Some((vec![tested(metric)?], part == "ratio")),
         Resolved::Summary(key) => {
@@ -594,15 +600,29 @@ fn policy_metrics(resolved: &Resolved) -> Option<(Vec<&'static str>, bool)> {
                 return None;
             };
             let metrics = match stem {
-                "demographic_parity" => vec!["selection_rate"],
-                "equal_opportunity" => vec!["tpr"],
-                "equalized_odds" => vec!["tpr", "fpr"],
-                m => vec![tested(m)?],
+                "demographic_parity" => vec!["selection_rate".to_string()],
+                "equal_opportunity" => vec!["tpr".to_string()],
+                "equalized_odds" => vec!["tpr".to_string(), "fpr".to_string()],
+                m => match m.strip_suffix("_worst_class") {
+                    Some(rate) => vec![format!("{}@*", tested(rate)?)],
+                    None => vec![tested(m)?],
+                },
             };
             Some((metrics, is_ratio))
         }
         _ => None,
     }
+}
+
+/// The keys of `keys` a policy metric names: itself, or every class's rate for `rate@*`.
+fn matching_keys<'a>(
+    metric: &'a str,
+    keys: impl Iterator<Item = &'a String> + 'a,
+) -> impl Iterator<Item = &'a String> + 'a {
+    keys.filter(move |k| match metric.strip_suffix('*') {
+        Some(prefix) => k.starts_with(prefix),
+        None => k.as_str() == metric,
+    })
 }
 
 /// Distance from the null value (0 for a difference, 1 for a ratio) to the nearest end of the
@@ -660,38 +680,36 @@ pub fn sample_size_warnings(policies: &[Policy], opts: &Uncertainty, report: &mu
             if !wanted || g.value == reference.value {
                 continue;
             }
-            for metric in &metrics {
-                let Some(mdd) = g
-                    .uncertainty
-                    .minimum_detectable_difference
-                    .get(*metric)
-                    .and_then(|v| v.value)
-                else {
-                    continue;
-                };
-                let scale = if is_ratio {
-                    match reference.metrics.get(*metric).and_then(|v| v.value) {
-                        Some(p) => p,
-                        None => continue,
+            for pattern in &metrics {
+                let mdds = &g.uncertainty.minimum_detectable_difference;
+                for metric in matching_keys(pattern, mdds.keys()) {
+                    let Some(mdd) = mdds.get(metric).and_then(|v| v.value) else {
+                        continue;
+                    };
+                    let scale = if is_ratio {
+                        match reference.metrics.get(metric).and_then(|v| v.value) {
+                            Some(p) => p,
+                            None => continue,
+                        }
+                    } else {
+                        1.0
+                    };
+                    let needed = margin * scale;
+                    if mdd > needed {
+                        warnings.push(format!(
+                            "policy '{}' on {}: group '{}' ({} rows) is too small to decide \
+                             it: the minimum detectable {metric} difference from the \
+                             reference '{}' is {mdd:.3} (alpha {:.3}, power {}), larger than \
+                             the margin {needed:.3} between the bound and parity",
+                            policy.expression,
+                            attribute.name,
+                            g.value,
+                            g.count,
+                            reference.value,
+                            1.0 - opts.confidence,
+                            opts.power,
+                        ));
                     }
-                } else {
-                    1.0
-                };
-                let needed = margin * scale;
-                if mdd > needed {
-                    warnings.push(format!(
-                        "policy '{}' on {}: group '{}' ({} rows) is too small to decide it: \
-                         the minimum detectable {metric} difference from the reference '{}' \
-                         is {mdd:.3} (alpha {:.3}, power {}), larger than the margin \
-                         {needed:.3} between the bound and parity",
-                        policy.expression,
-                        attribute.name,
-                        g.value,
-                        g.count,
-                        reference.value,
-                        1.0 - opts.confidence,
-                        opts.power,
-                    ));
                 }
             }
         }
@@ -789,17 +807,35 @@ mod tests {
         );
         assert_eq!(margin(&Bound::Between(-0.1, 0.05), 0.0), Some(0.05));
         assert_eq!(margin(&Bound::Compare(Op::Ge, 0.1), 0.0), None);
-        let s = |k: &str| policy_metrics(&Resolved::Summary(k.into()));
-        assert_eq!(
-            s("demographic_parity_ratio"),
-            Some((vec!["selection_rate"], true))
-        );
-        assert_eq!(
-            s("equalized_odds_difference"),
-            Some((vec!["tpr", "fpr"], false))
-        );
-        assert_eq!(s("fpr_ratio"), Some((vec!["fpr"], true)));
+        let s = |k: &str| {
+            policy_metrics(&Resolved::Summary(k.into())).map(|(m, r)| {
+                (
+                    m.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","),
+                    r,
+                )
+            })
+        };
+        let want = |m: &str, r: bool| Some((m.to_string(), r));
+        assert_eq!(s("demographic_parity_ratio"), want("selection_rate", true));
+        assert_eq!(s("equalized_odds_difference"), want("tpr,fpr", false));
+        assert_eq!(s("fpr_ratio"), want("fpr", true));
         assert_eq!(s("ece_difference"), None);
         assert_eq!(s("tpr_group_min"), None);
+        // Multiclass: a worst-class summary reads every class's rate.
+        assert_eq!(s("tpr_worst_class_difference"), want("tpr@*", false));
+        assert_eq!(s("precision_worst_class_ratio"), None);
+        let pair = |metric: &str| {
+            let part = "ratio".to_string();
+            let r = Resolved::DisparityPair {
+                metric: metric.into(),
+                part,
+            };
+            policy_metrics(&r).map(|(m, _)| m.join(","))
+        };
+        assert_eq!(pair("tpr@urgent"), Some("tpr@urgent".into()));
+        assert_eq!(pair("auc@urgent"), None);
+        let keys = ["tpr@a".to_string(), "tpr@b".into(), "fpr@a".into()];
+        let hits: Vec<&String> = matching_keys("tpr@*", keys.iter()).collect();
+        assert_eq!(hits, [&keys[0], &keys[1]]);
     }
 }

@@ -107,6 +107,28 @@ fn ks_and_wasserstein_match_scipy() {
 }
 
 #[test]
+fn weighted_ks_p_value_uses_kish_sizes_as_scipy_kstwobign() {
+    for case in reference()["weighted_ks"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (wa, wb) = (floats(&case["wa"]), floats(&case["wb"]));
+        let da = distribution(&floats(&case["a"]), &wa);
+        let db = distribution(&floats(&case["b"]), &wb);
+        let (d, _) = regression::ks_statistic(&da, &db).unwrap();
+        close(Some(d), case["statistic"].as_f64().unwrap(), name);
+        let kish = |w: &[f64]| {
+            let (s, s2) = (w.iter().sum::<f64>(), w.iter().map(|x| x * x).sum::<f64>());
+            fairaudit::stats::ci::effective_size(s, s2)
+        };
+        let (n1, n2) = (kish(&wa), kish(&wb));
+        close(Some(n1), case["n1_effective"].as_f64().unwrap(), name);
+        close(Some(n2), case["n2_effective"].as_f64().unwrap(), name);
+        let p = regression::ks_p_value_effective(d, n1, n2);
+        close(p, case["p_value"].as_f64().unwrap(), &format!("{name} p"));
+    }
+    assert_eq!(regression::ks_p_value_effective(0.3, 0.0, 5.0), None);
+}
+
+#[test]
 fn quantile_matches_numpy_inverted_cdf() {
     for case in reference()["quantile"].as_array().unwrap() {
         let x = floats(&case["x"]);
@@ -194,6 +216,33 @@ fn one_vs_rest_auc_matches_scikit_learn() {
                 &format!("{name} {key}"),
             );
         }
+        // Per-class ECE and MCE over 10 equal-width bins (scikit-learn calibration_curve).
+        let cal = multiclass::class_calibration(&m, &classes, 10);
+        let (ece, mce) = (floats(&case["ece"]), floats(&case["mce"]));
+        for (i, c) in classes.iter().enumerate() {
+            close(
+                cal[&multiclass::class_key("ece", c)].value,
+                ece[i],
+                &format!("{name} ece@{c}"),
+            );
+            close(
+                cal[&multiclass::class_key("mce", c)].value,
+                mce[i],
+                &format!("{name} mce@{c}"),
+            );
+        }
+        let worst = ece.iter().copied().reduce(f64::max).unwrap();
+        close(
+            cal["worst_class_ece"].value,
+            worst,
+            &format!("{name} worst"),
+        );
+        // The reliability table holds every row once.
+        let rows: f64 = (0..classes.len())
+            .map(|k| multiclass::class_bins(&m, k, &classes[k], 10))
+            .map(|b| b.iter().map(|r| r.rows).sum::<f64>())
+            .sum();
+        assert_eq!(rows, (y.len() * classes.len()) as f64);
     }
 }
 
@@ -213,6 +262,66 @@ fn run_json(dir: &Path, args: &[&str]) -> (i32, Json) {
     (code, serde_json::from_str(&text).unwrap())
 }
 
+/// The score redraw of the multiclass bootstrap against a row-level bootstrap of one cell:
+/// for `auc@c` and `log_loss` (each reads one score column per row) the two are the same
+/// distribution, so the standard deviations of 600 replicates each must agree; their
+/// estimates have a relative error of about 1/√1200 ≈ 3% each, and 15% is ~3.5 sd of the
+/// difference.
+#[test]
+fn score_redraw_matches_a_row_level_bootstrap() {
+    use fairaudit::stats::class_bootstrap;
+    use rand::{Rng, SeedableRng};
+    let case = &reference()["class_scores"][0];
+    let text = |v: &Json| -> Vec<String> {
+        let a = v.as_array().unwrap();
+        a.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+    };
+    let (y, classes) = (text(&case["y"]), text(&case["classes"]));
+    let scores: Vec<Vec<f64>> = (case["scores"].as_array().unwrap().iter())
+        .map(floats)
+        .collect();
+    let all: BTreeSet<String> = classes.iter().cloned().collect();
+    let cell = |rows: &mut dyn Iterator<Item = usize>| {
+        let mut m = ClassConfusion::default();
+        for i in rows {
+            m.push(&y[i], &y[i], 1.0);
+            m.push_scores(&y[i], scores[i].iter().copied(), 1.0);
+        }
+        m
+    };
+    let m = cell(&mut (0..y.len()));
+    let keys = ["auc@c1".to_string(), "log_loss".to_string()];
+    let sd = |xs: &[f64]| {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+    };
+    let reps = 600;
+    let (mut ours, mut rows): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (vec![vec![]; 2], vec![vec![]; 2]);
+    let mut row_rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for r in 0..reps {
+        let mut d = class_bootstrap::resample(&m, &mut class_bootstrap::replicate_rng(9, r));
+        class_bootstrap::resample_scores(&m, &mut d, &mut class_bootstrap::score_rng(9, r));
+        let a = multiclass::multiclass_metrics(&d, &all, &classes);
+        let n = y.len();
+        let b = multiclass::multiclass_metrics(
+            &cell(&mut (0..n).map(|_| row_rng.random_range(0..n))),
+            &all,
+            &classes,
+        );
+        for (k, key) in keys.iter().enumerate() {
+            ours[k].push(a[key].value.unwrap());
+            rows[k].push(b[key].value.unwrap());
+        }
+    }
+    for (k, key) in keys.iter().enumerate() {
+        let (a, b) = (sd(&ours[k]), sd(&rows[k]));
+        assert!(
+            (a / b - 1.0).abs() < 0.15,
+            "{key}: sd {a} vs row bootstrap {b}"
+        );
+    }
+}
+
 #[test]
 fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
     let dir = tempfile::tempdir().unwrap();
@@ -228,10 +337,18 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
                 "0"
             }
         };
+        // The binary score: the favorable classes' probabilities summed in class order.
         if i == 0 {
-            collapsed.push_str(line);
+            collapsed.push_str(&format!("{line},score"));
         } else {
-            collapsed.push_str(&format!("{},{},{}", bit(f[0]), bit(f[1]), f[2..].join(",")));
+            let p = |k: usize| f[k].parse::<f64>().unwrap();
+            let score = p(6) + p(7);
+            collapsed.push_str(&format!(
+                "{},{},{},{score}",
+                bit(f[0]),
+                bit(f[1]),
+                f[2..].join(",")
+            ));
         }
         collapsed.push('\n');
     }
@@ -250,15 +367,31 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
         "demographic_parity_ratio >= 0.8",
         "--policy",
         "tpr.ratio >= 0.9",
+        "--policy",
+        "ece <= 0.1",
     ];
     let mut multi: Vec<&str> = vec!["run", "--data", "fixtures/triage.csv"];
     multi.extend(common);
     multi.extend(["--task", "multiclass", "--favorable", "urgent,high"]);
+    // A non-favorable class's score column is not read.
+    multi.extend([
+        "--class-score",
+        "urgent=p_urgent",
+        "--class-score",
+        "high=p_high",
+    ]);
+    multi.extend(["--class-score", "low=p_low"]);
     let (code_m, mut m) = run_json(dir.path(), &multi);
     let binary_path = binary_csv.to_str().unwrap();
     let mut bin: Vec<&str> = vec!["run", "--data", binary_path];
     bin.extend(common);
+    bin.extend(["--score", "score"]);
     let (code_b, mut b) = run_json(dir.path(), &bin);
+    // The score metrics exist, so the comparison below covers them.
+    for key in ["auc", "ece", "brier", "log_loss"] {
+        assert!(m["overall"]["metrics"][key]["value"].is_number(), "{key}");
+    }
+    assert!(m["attributes"][0]["groups"][0]["calibration"]["bins"].is_array());
     assert_eq!(code_m, code_b);
     assert_eq!(
         m["input"]["columns"]["favorable"],
@@ -274,6 +407,74 @@ fn favorable_equals_the_binary_audit_of_the_collapsed_labels() {
     assert_eq!(
         serde_json::to_string_pretty(&m).unwrap(),
         serde_json::to_string_pretty(&b).unwrap()
+    );
+}
+
+#[test]
+fn favorable_class_scores_from_parquet_equal_csv_and_bad_sums_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("triage.parquet");
+    let numeric = ["p_low", "p_medium", "p_high", "p_urgent"];
+    fixture_as_parquet("triage.csv", &numeric, &parquet, 500);
+    let args = |data: &str| -> Vec<String> {
+        [
+            "run",
+            "--data",
+            data,
+            "--label",
+            "label",
+            "--prediction",
+            "prediction",
+            "--protected",
+            "sex",
+            "--task",
+            "multiclass",
+            "--favorable",
+            "urgent,high",
+            "--class-score",
+            "urgent=p_urgent",
+            "--class-score",
+            "high=p_high",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let run = |data: &str| {
+        let a = args(data);
+        let (_, mut r) = run_json(
+            dir.path(),
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        r.as_object_mut().unwrap().remove("input");
+        r.as_object_mut().unwrap().remove("provenance");
+        r
+    };
+    let from_csv = run("fixtures/triage.csv");
+    assert!(from_csv["overall"]["metrics"]["auc"]["value"].is_number());
+    assert_eq!(from_csv, run(parquet.to_str().unwrap()));
+    // Scores of exclusive classes cannot sum above 1; every favorable class needs a column.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "label,prediction,sex,p_high,p_urgent\nhigh,high,f,0.5,0.25\nlow,high,m,0.75,0.5\n",
+    )
+    .unwrap();
+    let out = fairaudit()
+        .args(args(bad.to_str().unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("row 2, column 'p_urgent'") && err.contains("sum to 1.25, above 1"),
+        "{err}"
+    );
+    let mut missing = args(bad.to_str().unwrap());
+    missing.truncate(missing.len() - 2);
+    let out = fairaudit().args(&missing).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("favorable class 'high' has no score column")
     );
 }
 
@@ -388,7 +589,170 @@ fn multiclass_demo_end_to_end() {
     // The spec's class_scores give one-vs-rest AUCs.
     assert!(g["metrics"]["auc@urgent"]["value"].as_f64().unwrap() > 0.5);
     assert!(g["metrics"]["worst_class_auc"]["value"].is_number());
+    // Bootstrap intervals of the score metrics, containing their values; a reliability table
+    // per scored class holding every row of the group.
+    for key in [
+        "auc@urgent",
+        "brier",
+        "log_loss",
+        "ece@high",
+        "worst_class_ece",
+    ] {
+        let v = &g["metrics"][key];
+        let (x, ci) = (v["value"].as_f64().unwrap(), &v["ci"]);
+        assert!(
+            ci[0].as_f64().unwrap() <= x && x <= ci[1].as_f64().unwrap(),
+            "{key} {v}"
+        );
+    }
+    assert!(male["disparities"]["auc@urgent"]["difference"]["ci"].is_array());
+    let table = g["outcome"]["multiclass"]["reliability"]["urgent"]
+        .as_array()
+        .unwrap();
+    assert_eq!(table.len(), 10);
+    let rows: u64 = table.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(rows, g["count"].as_u64().unwrap());
     assert!(r["attributes"][0]["summary"]["tpr_worst_class_difference"]["value"].is_number());
+    // Sample-size warnings as for binary audits: a per-class policy names its class's rate, a
+    // worst-class summary every class whose minimum detectable difference exceeds the margin.
+    let policy = |id: &str| -> Vec<&Json> {
+        (r["policies"].as_array().unwrap().iter())
+            .filter(|p| p["id"] == id)
+            .collect()
+    };
+    let warned = |p: &Json, needle: &str| {
+        (p["warnings"].as_array().unwrap().iter()).any(|w| w.as_str().unwrap().contains(needle))
+    };
+    let male_recall = policy("urgent-recall")
+        .into_iter()
+        .find(|p| p["group"] == "male")
+        .unwrap();
+    let mdd = male["minimum_detectable_difference"]["tpr@urgent"]["value"]
+        .as_f64()
+        .unwrap();
+    let reference_tpr = reference["metrics"]["tpr@urgent"]["value"]
+        .as_f64()
+        .unwrap();
+    // Ratio bound 0.9: the margin is 0.1 × the reference's rate.
+    assert_eq!(
+        warned(male_recall, "minimum detectable tpr@urgent difference"),
+        mdd > 0.1 * reference_tpr
+    );
+    let gap = policy("worst-class-recall-gap");
+    assert!(gap.iter().any(|p| warned(p, "minimum detectable tpr@")));
+    assert!(!gap.iter().any(|p| warned(p, "minimum detectable fpr@")));
+    let all = r["warnings"].as_array().unwrap();
+    assert!(all
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("tpr@urgent")));
+}
+
+/// Coverage of the parametric-bootstrap intervals of regression summaries and disparities,
+/// by simulation: 200 data sets (seeded) from a known model, each audited with 200
+/// replicates at 95%. Group a has errors e ~ N(0, 1) (150 rows), group b e ~ N(0.5, 2)
+/// (100 rows), so E|e| = σ√(2/π)·e^(−μ²/2σ²) + μ(1 − 2Φ(−μ/σ)) is known. Each interval is
+/// counted as covering when it contains the true value. With 200 data sets the count of a
+/// 95% interval is Binomial(200, 0.95) (sd 3.1); the test accepts 180 to 198 (90%–99%), about
+/// −3.2 and +2.6 sd, so it fails when the coverage is materially off (at 85% it would fail
+/// with probability > 0.99) yet a correct method passes except by a ~0.3% fluke per
+/// statistic; the seeds are fixed, so the result is reproducible.
+#[test]
+fn regression_bootstrap_intervals_cover_the_true_values() {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    let dir = tempfile::tempdir().unwrap();
+    let phi = |x: f64| 0.5 * (1.0 + libm_erf(x / std::f64::consts::SQRT_2));
+    let mae = |mu: f64, sd: f64| {
+        sd * (2.0 / std::f64::consts::PI).sqrt() * (-mu * mu / (2.0 * sd * sd)).exp()
+            + mu * (1.0 - 2.0 * phi(-mu / sd))
+    };
+    let (mae_a, mae_b) = (mae(0.0, 1.0), mae(0.5, 2.0));
+    let truth = [
+        ("summary", "mae_difference", mae_b - mae_a),
+        ("summary", "mae_ratio", mae_a / mae_b),
+        ("b", "mean_error.difference", 0.5),
+        ("b", "mae.ratio", mae_b / mae_a),
+        // The label's mean is the same: the truth is parity. (Not of the summary
+        // `mean_label_difference` = max − min ≥ 0, whose interval cannot contain 0.)
+        ("b", "mean_label.difference", 0.0),
+    ];
+    let mut covered = vec![0u32; truth.len()];
+    let sims = 200;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for sim in 0..sims {
+        let mut csv = String::from("y,p,g\n");
+        for (group, n, mu, sd) in [("a", 150, 0.0, 1.0), ("b", 100, 0.5, 2.0)] {
+            let (y, e) = (
+                Normal::new(10.0, 1.0).unwrap(),
+                Normal::new(mu, sd).unwrap(),
+            );
+            for _ in 0..n {
+                let label: f64 = y.sample(&mut rng);
+                let err: f64 = e.sample(&mut rng);
+                csv.push_str(&format!("{label},{},{group}\n", label + err));
+            }
+        }
+        let data = dir.path().join("sim.csv");
+        std::fs::write(&data, csv).unwrap();
+        let seed = sim.to_string();
+        let (_, r) = run_json(
+            dir.path(),
+            &[
+                "run",
+                "--data",
+                data.to_str().unwrap(),
+                "--label",
+                "y",
+                "--prediction",
+                "p",
+                "--protected",
+                "g",
+                "--reference",
+                "g=a",
+                "--task",
+                "regression",
+                "--bootstrap",
+                "200",
+                "--seed",
+                &seed,
+            ],
+        );
+        let a = &r["attributes"][0];
+        for (i, (at, key, value)) in truth.iter().enumerate() {
+            let v = if *at == "summary" {
+                &a["summary"][*key]
+            } else {
+                let (metric, part) = key.split_once('.').unwrap();
+                &a["groups"][1]["disparities"][metric][part]
+            };
+            let ci = &v["ci"];
+            let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+            covered[i] += u32::from(lo <= *value && *value <= hi);
+        }
+    }
+    for ((_, key, _), c) in truth.iter().zip(&covered) {
+        eprintln!("coverage of {key}: {c} of {sims}");
+        assert!(
+            (180..=198).contains(c),
+            "{key}: {c} of {sims} intervals cover"
+        );
+    }
+}
+
+/// erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7: ample for a true value in a coverage
+/// count).
+fn libm_erf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let y = 1.0 - poly * (-x * x).exp();
+    if x < 0.0 {
+        -y
+    } else {
+        y
+    }
 }
 
 #[test]
@@ -516,6 +880,43 @@ fn regression_batch(rows: &[(u8, i32, i32)]) -> fairaudit::input::Batch {
             prediction: rows.iter().map(|r| r.2 as f64 / 3.0).collect(),
         }),
         ..Batch::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Per-class calibration: 0 ≤ ece@c ≤ mce@c ≤ 1, and merging any split of the rows
+    /// gives the one-pass values (up to rounding).
+    #[test]
+    fn class_calibration_is_bounded_and_mergeable(
+        rows in prop::collection::vec((0u8..3, 0u8..3, 0u16..=1000, 1u8..4), 1..60),
+        cut in 0usize..60,
+        bins in 1usize..15,
+    ) {
+        let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let push = |rs: &[(u8, u8, u16, u8)]| {
+            let mut m = ClassConfusion::default();
+            for &(y, p, s, w) in rs {
+                let (y, s, w) = (&classes[y as usize], s as f64 / 1000.0, w as f64 / 2.0);
+                m.push(y, &classes[p as usize], w);
+                // Column a gets s, the others share the rest.
+                m.push_scores(y, [s, (1.0 - s) / 2.0, (1.0 - s) / 2.0].into_iter(), w);
+            }
+            m
+        };
+        let cut = cut.min(rows.len());
+        let whole = multiclass::class_calibration(&push(&rows), &classes, bins);
+        let mut merged = push(&rows[..cut]);
+        merged.merge(&push(&rows[cut..]));
+        let merged = multiclass::class_calibration(&merged, &classes, bins);
+        for c in &classes {
+            let ece = whole[&multiclass::class_key("ece", c)].value.unwrap();
+            let mce = whole[&multiclass::class_key("mce", c)].value.unwrap();
+            prop_assert!((0.0..=1.0 + 1e-12).contains(&ece) && ece <= mce + 1e-12 && mce <= 1.0 + 1e-12);
+            let again = merged[&multiclass::class_key("ece", c)].value.unwrap();
+            prop_assert!((again - ece).abs() < 1e-12);
+        }
     }
 }
 

@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 import scipy
 import sklearn
-from scipy.stats import ks_2samp, wasserstein_distance
+from scipy.stats import ks_2samp, kstwobign, wasserstein_distance
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,
                              precision_score, r2_score, recall_score, roc_auc_score,
                              brier_score_loss, log_loss)
@@ -50,6 +51,22 @@ def weighted_wasserstein_case(name, n1, n2):
     wa, wb = np.round(rng.uniform(0.1, 2, n1), 3), np.round(rng.uniform(0.1, 2, n2), 3)
     return {"name": name, "a": a.tolist(), "b": b.tolist(), "wa": wa.tolist(),
             "wb": wb.tolist(), "wasserstein": wasserstein_distance(a, b, wa, wb)}
+
+
+def weighted_ks_case(name, n1, n2):
+    """Weighted KS statistic (weighted ECDFs) and its asymptotic p-value at Kish's effective
+    sizes n_e = (Σw)²/Σw²: scipy's kstwobign.sf(√(n1e·n2e/(n1e+n2e))·D)."""
+    a, b = np.round(rng.normal(0, 1, n1), 2), np.round(rng.normal(0.3, 1.2, n2), 2)
+    wa, wb = np.round(rng.uniform(0.1, 3, n1), 3), np.round(rng.uniform(0.1, 3, n2), 3)
+    grid = np.union1d(a, b)
+    fa = np.array([wa[a <= v].sum() for v in grid]) / wa.sum()
+    fb = np.array([wb[b <= v].sum() for v in grid]) / wb.sum()
+    d = float(np.max(np.abs(fa - fb)))
+    n1e, n2e = wa.sum() ** 2 / (wa ** 2).sum(), wb.sum() ** 2 / (wb ** 2).sum()
+    p = float(kstwobign.sf(np.sqrt(n1e * n2e / (n1e + n2e)) * d))
+    return {"name": name, "a": a.tolist(), "b": b.tolist(), "wa": wa.tolist(),
+            "wb": wb.tolist(), "statistic": d, "n1_effective": float(n1e),
+            "n2_effective": float(n2e), "p_value": p}
 
 
 def quantile_case(name, n, q, weighted):
@@ -121,5 +138,39 @@ out = {
         class_score_case("three classes", 300, 3, False, 2),
         class_score_case("weighted four", 500, 4, True, 3),
     ],
+    # Drawn last, so the cases above keep their rows.
+    "weighted_ks": [weighted_ks_case("weighted", 60, 90), weighted_ks_case("large", 800, 500)],
 }
+
+
+def class_calibration(case, bins=10):
+    """Per class, ECE and MCE of s_c against [y = c] over `bins` equal-width right-closed bins
+    (the bin of s is searchsorted(linspace(0, 1, B+1)[1:-1], s, side="left"), as scikit-learn's
+    calibration_curve). Unweighted: calibration_curve's prob_true/prob_pred with the bin counts;
+    weighted (calibration_curve takes no weights): weighted bin means by numpy."""
+    y, s = np.array(case["y"]), np.array(case["scores"])
+    w = np.ones(len(y)) if case["w"] is None else np.array(case["w"])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece, mce = [], []
+    for i, c in enumerate(case["classes"]):
+        t, p = (y == c).astype(float), s[:, i]
+        b = np.searchsorted(edges[1:-1], p, side="left")
+        if case["w"] is None:
+            prob_true, prob_pred = calibration_curve(t, p, n_bins=bins, strategy="uniform")
+            n = np.bincount(b, minlength=bins)
+            n = n[n > 0]
+            gaps = np.abs(prob_true - prob_pred)
+            ece.append(float(np.sum(n / n.sum() * gaps)))
+        else:
+            wb = np.bincount(b, weights=w, minlength=bins)
+            keep = wb > 0
+            gaps = np.abs(np.bincount(b, weights=w * t, minlength=bins)[keep] / wb[keep]
+                          - np.bincount(b, weights=w * p, minlength=bins)[keep] / wb[keep])
+            ece.append(float(np.sum(wb[keep] / wb.sum() * gaps)))
+        mce.append(float(gaps.max()))
+    case["ece"], case["mce"] = ece, mce
+
+
+for case in out["class_scores"]:
+    class_calibration(case)
 print(json.dumps(out, indent=1))
