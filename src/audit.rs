@@ -170,17 +170,47 @@ pub fn build_report(
             attribute_report(audit, def, groups, &total, &overall_metrics)
         })
         .collect::<Result<_>>()?;
+    let mut report = report_frame(audit, agg.rows_read, total.rows, &agg.skipped, sha256);
+    report.overall = Overall {
+        count: total.rows,
+        counts: total.counts,
+        metrics: overall_metrics,
+        calibration: calibration_table(audit, &total),
+    };
+    report.attributes = attributes;
+    stats::annotate(
+        &audit.uncertainty,
+        audit.binning,
+        &agg.table,
+        &audit.attributes,
+        &mut report,
+    );
+    verdict::apply(&audit.policies, &mut report, baseline);
+    stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
+    report.comparison = baseline.map(|b| b.compare(&report));
+    Ok(report)
+}
+
+/// A report of `audit` with its input, options and provenance filled in, status `pass`, and
+/// no metrics, attributes or policies yet (every task's engine starts from it).
+pub(crate) fn report_frame(
+    audit: &Audit,
+    rows_read: u64,
+    rows_used: u64,
+    skipped: &BTreeMap<String, u64>,
+    sha256: Option<String>,
+) -> AuditReport {
     let columns = &audit.columns;
-    let mut report = AuditReport {
+    AuditReport {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),
         status: Status::Pass,
         input: InputInfo {
             path: audit.source.path.display().to_string(),
             format: audit.source.format,
-            rows: agg.rows_read,
-            rows_used: total.rows,
-            skipped: agg.skipped.clone(),
+            rows: rows_read,
+            rows_used,
+            skipped: skipped.clone(),
             sha256,
             spec: audit.spec_file.clone(),
             columns: ColumnsInfo {
@@ -202,28 +232,17 @@ pub fn build_report(
             quantile: None,
         },
         overall: Overall {
-            count: total.rows,
-            counts: total.counts,
-            metrics: overall_metrics,
-            calibration: calibration_table(audit, &total),
+            count: rows_used,
+            counts: Default::default(),
+            metrics: Metrics::new(),
+            calibration: None,
         },
-        attributes,
+        attributes: Vec::new(),
         policies: Vec::new(),
         comparison: None,
         provenance: audit.record.clone(),
         warnings: Vec::new(),
-    };
-    stats::annotate(
-        &audit.uncertainty,
-        audit.binning,
-        &agg.table,
-        &audit.attributes,
-        &mut report,
-    );
-    verdict::apply(&audit.policies, &mut report, baseline);
-    stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
-    report.comparison = baseline.map(|b| b.compare(&report));
-    Ok(report)
+    }
 }
 
 /// Every per-group metric of one group, except the subgroup AUCs.

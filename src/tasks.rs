@@ -21,8 +21,7 @@ use crate::metrics::disparity::{self, Disparity, Pair};
 use crate::metrics::{multiclass, regression, summary, Metrics, Value};
 use crate::provenance;
 use crate::report::{
-    AttributeReport, AuditOptions, AuditReport, CalibrationBin, ColumnsInfo, GroupReport,
-    InputInfo, OutcomeDetail, Overall, QuantileInfo, Status, Tool, SCHEMA_VERSION,
+    AttributeReport, AuditReport, CalibrationBin, GroupReport, OutcomeDetail, QuantileInfo,
 };
 use crate::spec::{AttributeDef, Audit};
 use crate::stats::{ci, class_bootstrap, distances, mean_bootstrap};
@@ -93,49 +92,7 @@ fn frame<T>(
     rows_used: u64,
     sha256: Option<String>,
 ) -> AuditReport {
-    let columns = &audit.columns;
-    AuditReport {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool::default(),
-        status: Status::Pass,
-        input: InputInfo {
-            path: audit.source.path.display().to_string(),
-            format: audit.source.format,
-            rows: agg.rows_read,
-            rows_used,
-            skipped: agg.skipped.clone(),
-            sha256,
-            spec: audit.spec_file.clone(),
-            columns: ColumnsInfo {
-                label: columns.label.clone(),
-                score: columns.score.clone(),
-                prediction: columns.prediction.clone(),
-                weight: columns.weight.clone(),
-                positive_label: columns.positive_label.clone(),
-                task: columns.task,
-                favorable: columns.favorable.clone(),
-            },
-        },
-        threshold: columns.threshold,
-        options: AuditOptions {
-            min_group_size: audit.min_group_size,
-            bins: audit.bins,
-            invalid_rows: format!("{:?}", columns.invalid_rows).to_lowercase(),
-            uncertainty: audit.uncertainty,
-            quantile: None,
-        },
-        overall: Overall {
-            count: rows_used,
-            counts: Default::default(),
-            metrics: Metrics::new(),
-            calibration: None,
-        },
-        attributes: Vec::new(),
-        policies: Vec::new(),
-        comparison: None,
-        provenance: audit.record.clone(),
-        warnings: Vec::new(),
-    }
+    crate::audit::report_frame(audit, agg.rows_read, rows_used, &agg.skipped, sha256)
 }
 
 /// The reference group of an attribute: the given one (which must exist) or the largest.
