@@ -229,8 +229,14 @@ fn push_rows(
         order[fill[cell as usize]] = row as u32;
         fill[cell as usize] += 1;
     }
+    // How many rows ahead a row's score slot is prefetched: enough to cover a miss to L3.
+    const AHEAD: usize = 16;
     for (cell, stats) in stats.iter_mut().enumerate() {
-        for &row in &order[starts[cell]..starts[cell + 1]] {
+        let rows_of_cell = &order[starts[cell]..starts[cell + 1]];
+        for (i, &row) in rows_of_cell.iter().enumerate() {
+            if let Some(&ahead) = rows_of_cell.get(i + AHEAD) {
+                stats.score.distribution.prefetch(slots[ahead as usize]);
+            }
             let row = row as usize;
             stats.push_scored(
                 label[row],

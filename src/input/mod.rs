@@ -19,7 +19,7 @@ pub mod parquet;
 pub mod values;
 
 /// Rows per batch for readers that choose their own batch size (CSV).
-pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
+pub const DEFAULT_BATCH_ROWS: usize = 128 * 1024;
 
 /// The physical format of a data source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
