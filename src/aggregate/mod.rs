@@ -124,7 +124,14 @@ pub fn aggregate_with_limit(
         Ok(())
     };
     let end = |stream: u64| merge.end_stream(stream);
-    let rows_read = input::read_streams(source, columns, &sink, &end)?;
+    let rows_read = match source.format {
+        // A CSV is parsed on one thread: aggregate on a second one meanwhile.
+        input::Format::Csv => pipelined(
+            |send| input::read_streams(source, columns, send, &end),
+            &sink,
+        )?,
+        input::Format::Parquet => input::read_streams(source, columns, &sink, &end)?,
+    };
     let (table, skipped) = merge.finish();
     if table.cells.len() > max_cells {
         return Err(too_many_cells(source, columns, &[], 0, max_cells));
@@ -133,6 +140,38 @@ pub fn aggregate_with_limit(
         table,
         rows_read,
         skipped,
+    })
+}
+
+/// Run `read` with a sink that queues each batch (at most two waiting) for `consume` on a
+/// second thread, in order, so that reading and aggregating overlap. An error of `consume`
+/// stops the reader at its next batch and is the one returned.
+fn pipelined(
+    read: impl FnOnce(&input::Sink<'_>) -> Result<u64>,
+    consume: &input::Sink<'_>,
+) -> Result<u64> {
+    let (queue, batches) = std::sync::mpsc::sync_channel::<(u64, Batch)>(2);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || -> Result<()> {
+            for (seq, batch) in batches {
+                consume(seq, batch)?;
+            }
+            Ok(())
+        });
+        let send = move |seq: u64, batch: Batch| -> Result<()> {
+            // Fails only when the worker stopped on an error, which is returned below.
+            queue.send((seq, batch)).map_err(|_| Error::Schema {
+                path: std::path::PathBuf::new(),
+                msg: "aggregation stopped".into(),
+            })
+        };
+        let read = read(&send);
+        drop(send);
+        let consumed = worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        consumed?;
+        read
     })
 }
 
