@@ -343,23 +343,7 @@ fn attribute_report(
             outcome: None,
         })
         .collect();
-    let (reference, reference_rule) = match audit.references.get(&def.name) {
-        Some(given) => {
-            if !reports.iter().any(|g| g.value == *given) {
-                let values: Vec<&str> = reports.iter().map(|g| g.value.as_str()).collect();
-                return Err(Error::spec(
-                    "--reference",
-                    format!(
-                        "attribute '{}' has no group '{given}'; its groups are: {}",
-                        def.name,
-                        values.join(", ")
-                    ),
-                ));
-            }
-            (Some(given.clone()), "given")
-        }
-        None => (largest_group(&reports), "largest_group"),
-    };
+    let (reference, reference_rule) = reference(audit, def, &reports)?;
     if let Some(r) = reports
         .iter()
         .find(|g| Some(&g.value) == reference.as_ref())
@@ -390,6 +374,31 @@ fn attribute_report(
         excluded_groups,
         summary,
     })
+}
+
+/// The reference group of an attribute: the given one (which must exist) or the largest.
+pub(crate) fn reference(
+    audit: &Audit,
+    def: &AttributeDef,
+    groups: &[GroupReport],
+) -> Result<(Option<String>, &'static str)> {
+    match audit.references.get(&def.name) {
+        Some(given) => {
+            if !groups.iter().any(|g| g.value == *given) {
+                let values: Vec<&str> = groups.iter().map(|g| g.value.as_str()).collect();
+                return Err(Error::spec(
+                    "--reference",
+                    format!(
+                        "attribute '{}' has no group '{given}'; its groups are: {}",
+                        def.name,
+                        values.join(", ")
+                    ),
+                ));
+            }
+            Ok((Some(given.clone()), "given"))
+        }
+        None => Ok((largest_group(groups), "largest_group")),
+    }
 }
 
 /// The default reference: the largest group of sufficient size; ties go to the

@@ -16,15 +16,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("<stdout>", e));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = temp_path(path, "");
     let result = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, path));
@@ -52,15 +44,7 @@ pub fn write_atomic_all(outputs: &[(&Path, &[u8])]) -> Result<()> {
         if path == Path::new("-") {
             continue;
         }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}-{k}", std::process::id()));
+        let tmp = temp_path(path, &format!("-{k}"));
         let written = std::fs::File::create(&tmp)
             .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
         temps.push((tmp, path));
@@ -81,6 +65,19 @@ pub fn write_atomic_all(outputs: &[(&Path, &[u8])]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The hidden temporary file beside `path`: `.NAME.tmp-PID` plus `suffix`.
+fn temp_path(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.tmp-{}{suffix}", std::process::id()))
 }
 
 #[cfg(test)]

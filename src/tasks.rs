@@ -13,9 +13,9 @@ use crate::aggregate::multiclass::ClassConfusion;
 use crate::aggregate::regression::RegressionStats;
 use crate::aggregate::tasks::{aggregate_task, TaskAggregate, TaskStats};
 use crate::aggregate::CellKey;
-use crate::audit::{check_rows_read, group_label, largest_group};
+use crate::audit::{check_rows_read, group_label, reference};
 use crate::baseline::Baseline;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::Task;
 use crate::metrics::disparity::{self, Disparity, Pair};
 use crate::metrics::{multiclass, regression, summary, Metrics, Value};
@@ -93,31 +93,6 @@ fn frame<T>(
     sha256: Option<String>,
 ) -> AuditReport {
     crate::audit::report_frame(audit, agg.rows_read, rows_used, &agg.skipped, sha256)
-}
-
-/// The reference group of an attribute: the given one (which must exist) or the largest.
-fn reference(
-    audit: &Audit,
-    def: &AttributeDef,
-    groups: &[GroupReport],
-) -> Result<(Option<String>, &'static str)> {
-    match audit.references.get(&def.name) {
-        Some(given) => {
-            if !groups.iter().any(|g| g.value == *given) {
-                let values: Vec<&str> = groups.iter().map(|g| g.value.as_str()).collect();
-                return Err(Error::spec(
-                    "--reference",
-                    format!(
-                        "attribute '{}' has no group '{given}'; its groups are: {}",
-                        def.name,
-                        values.join(", ")
-                    ),
-                ));
-            }
-            Ok((Some(given.clone()), "given"))
-        }
-        None => Ok((largest_group(groups), "largest_group")),
-    }
 }
 
 /// Ratio and difference against the reference for every metric both have.
