@@ -233,9 +233,7 @@ pub fn resample(table: &CellTable, rng: &mut ChaCha8Rng) -> CellTable {
 
 fn resample_cell(stats: &GroupStats, rng: &mut ChaCha8Rng) -> GroupStats {
     let c = stats.counts;
-    let counts = [c.tp, c.fp, c.tn, c.fn_];
-    let n: u64 = counts.iter().sum();
-    let x = multinomial(n, counts, rng);
+    let x = multinomial([c.tp, c.fp, c.tn, c.fn_].into_iter(), rng);
     let drawn = Confusion {
         tp: x[0],
         fp: x[1],
@@ -269,31 +267,29 @@ fn resample_cell(stats: &GroupStats, rng: &mut ChaCha8Rng) -> GroupStats {
     }
 }
 
-/// A Multinomial(n; counts/Σcounts) draw, by conditional binomials:
-/// x_i ~ Binomial(n − Σ_{j<i} x_j, c_i / Σ_{j≥i} c_j).
-fn multinomial(n: u64, counts: [u64; 4], rng: &mut ChaCha8Rng) -> [u64; 4] {
-    let mut out = [0u64; 4];
-    let mut left_n = n;
-    let mut left_c: u64 = counts.iter().sum();
-    for i in 0..3 {
-        if left_n == 0 || left_c == 0 {
-            break;
-        }
-        let p = counts[i] as f64 / left_c as f64;
-        let x = if counts[i] == 0 {
+/// A Multinomial(Σc; c/Σc) draw, by conditional binomials:
+/// x_i ~ Binomial(Σc − Σ_{j<i} x_j, c_i / Σ_{j≥i} c_j). Also the score bootstrap's draw.
+pub(super) fn multinomial(
+    counts: impl Iterator<Item = u64> + Clone,
+    rng: &mut ChaCha8Rng,
+) -> Vec<u64> {
+    let mut left_n: u64 = counts.clone().sum();
+    let mut left_c = left_n;
+    let mut out = Vec::with_capacity(counts.size_hint().0);
+    for c in counts {
+        let x = if left_n == 0 || c == 0 {
             0
-        } else if counts[i] == left_c {
+        } else if c == left_c {
             left_n
         } else {
-            Binomial::new(left_n, p)
+            Binomial::new(left_n, c as f64 / left_c as f64)
                 .expect("0 < p < 1 by construction")
                 .sample(rng)
         };
-        out[i] = x;
+        out.push(x);
         left_n -= x;
-        left_c -= counts[i];
+        left_c -= c;
     }
-    out[3] = left_n;
     out
 }
 
@@ -363,11 +359,14 @@ mod tests {
     fn multinomial_keeps_the_size_and_empty_cells_stay_empty() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for _ in 0..100 {
-            let x = multinomial(20, [5, 0, 15, 0], &mut rng);
+            let x = multinomial([5, 0, 15, 0].into_iter(), &mut rng);
             assert_eq!(x.iter().sum::<u64>(), 20);
             assert_eq!((x[1], x[3]), (0, 0));
         }
-        assert_eq!(multinomial(7, [0, 0, 0, 7], &mut rng), [0, 0, 0, 7]);
+        assert_eq!(
+            multinomial([0, 0, 0, 7].into_iter(), &mut rng),
+            [0, 0, 0, 7]
+        );
     }
 
     #[test]

@@ -33,9 +33,8 @@
 use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Binomial, Distribution};
 
-use super::bootstrap::AttributeDesign;
+use super::bootstrap::{multinomial, AttributeDesign};
 use crate::aggregate::{bin_index, CellKey, CellTable, ScoreDistribution, ScorePoint};
 use crate::metrics::calibration::{self, BinRow, Binning};
 use crate::metrics::{Metrics, Value};
@@ -157,11 +156,11 @@ impl ScoreDesign {
         self.cells
             .iter()
             .map(|cats| {
-                let mut x = multinomial(cats.iter().map(|c| c.rows), rng);
-                for (x, c) in x.iter_mut().zip(cats) {
-                    *x /= c.rows as f64;
-                }
-                x
+                let x = multinomial(cats.iter().map(|c| c.rows), rng);
+                x.iter()
+                    .zip(cats)
+                    .map(|(&x, c)| x as f64 / c.rows as f64)
+                    .collect()
             })
             .collect()
     }
@@ -418,28 +417,6 @@ fn mixed(
             (others.negatives, g.positives)
         }
     })
-}
-
-/// A Multinomial(Σc; c/Σc) draw by conditional binomials, as f64 counts.
-fn multinomial(counts: impl Iterator<Item = u64> + Clone, rng: &mut ChaCha8Rng) -> Vec<f64> {
-    let mut left_n: u64 = counts.clone().sum();
-    let mut left_c = left_n;
-    let mut out = Vec::with_capacity(counts.size_hint().0);
-    for c in counts {
-        let x = if left_n == 0 || c == 0 {
-            0
-        } else if c == left_c {
-            left_n
-        } else {
-            Binomial::new(left_n, c as f64 / left_c as f64)
-                .expect("0 < p < 1 by construction")
-                .sample(rng)
-        };
-        out.push(x as f64);
-        left_n -= x;
-        left_c -= c;
-    }
-    out
 }
 
 #[cfg(test)]
