@@ -48,6 +48,11 @@ impl CellTable {
         }
     }
 
+    /// Settle every cell ([`GroupStats::settle`]).
+    pub(crate) fn settle(&mut self) {
+        self.cells.values_mut().for_each(GroupStats::settle);
+    }
+
     /// Statistics of the groups formed by the protected columns at `positions`
     /// (one position for an attribute, several for an intersection).
     pub fn roll_up(&self, positions: &[usize]) -> BTreeMap<CellKey, GroupStats> {
@@ -203,6 +208,13 @@ fn too_many_cells(
 
 /// Aggregate one batch into a cell table.
 pub fn aggregate_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
+    let mut table = unsettled_batch(batch, options);
+    table.settle();
+    table
+}
+
+/// [`aggregate_batch`] leaving the cells unsettled, to be merged into a stream's table.
+fn unsettled_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
     let mut table = CellTable::default();
     fold_batch(batch, options, &mut table);
     table
@@ -217,7 +229,7 @@ fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) 
         .iter()
         .map(|key| match folded.cells.get_mut(key) {
             Some(mine) => std::mem::take(mine),
-            None => GroupStats::with_bins(options.bins),
+            None => GroupStats::unsettled(options.bins),
         })
         .collect();
     match (&batch.weight, &batch.score) {
@@ -438,7 +450,7 @@ impl OrderedMerge {
         let s = state.streams.entry(stream).or_default();
         if s.next != index {
             drop(state);
-            let partial = aggregate_batch(&batch, options);
+            let partial = unsettled_batch(&batch, options);
             return self.push(seq, partial, batch.skipped);
         }
         // Only this batch has index `next`, so no other thread touches the table meanwhile:
@@ -491,6 +503,7 @@ impl OrderedMerge {
                 merged.merge(partial);
             }
         }
+        merged.settle();
         (merged, state.skipped)
     }
 }
@@ -567,11 +580,18 @@ mod tests {
             })
             .collect();
         let opts = AggregateOptions { bins: 10 };
-        for weighted in [false, true] {
+        // Unweighted (cells stay unsettled to the end), weighted from the first row, and
+        // weight 1 until a later row (cells settle midway).
+        for weighted in [0, 1, 2] {
             let make = |part: &[(bool, bool, f64, &str)]| {
                 let mut b = batch(part);
-                if weighted {
-                    b.weight = Some((0..part.len()).map(|i| 0.3 + (i % 7) as f64).collect());
+                let w = |i: usize| match weighted {
+                    1 => 0.3 + (i % 7) as f64,
+                    _ if i % 1000 == 999 => 2.5,
+                    _ => 1.0,
+                };
+                if weighted > 0 {
+                    b.weight = Some((0..part.len()).map(w).collect());
                 }
                 b
             };
@@ -593,6 +613,7 @@ mod tests {
                 }
                 fold_batch(p, opts, &mut folded);
             }
+            folded.settle();
             assert_eq!(folded, merged);
             let sorted = |t: &CellTable| -> Vec<_> {
                 t.cells

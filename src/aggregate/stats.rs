@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use std::ops::AddAssign;
 
-use super::distribution::{grid_score, ScoreDistribution, GRID_STEPS};
+use super::distribution::{grid_score, ScoreDistribution, GRID_STEPS, MAX_DISTINCT};
 use super::sum::Sum;
 
 /// The four cells of a binary confusion matrix.
@@ -124,6 +124,13 @@ pub struct GroupStats {
     pub weighted_sq: Confusion<Sum>,
     /// Score statistics.
     pub score: ScoreStats,
+    /// True while the statistics are *unsettled* (issue 8): every row so far came through the
+    /// streaming fold with weight 1 and a score, and the score distribution is exact, so the
+    /// weighted confusion sums and every score sum are functions of `counts` and of the
+    /// distribution. Until [`settle`](Self::settle) they are left unformed, which makes a row
+    /// a few integer increments. Only the fold makes unsettled statistics, and it settles
+    /// everything it hands out.
+    pub(crate) unsettled: bool,
 }
 
 impl GroupStats {
@@ -138,8 +145,17 @@ impl GroupStats {
         }
     }
 
+    /// Empty statistics for the streaming fold, unsettled until [`settle`](Self::settle).
+    pub(crate) fn unsettled(bins: usize) -> Self {
+        GroupStats {
+            unsettled: true,
+            ..GroupStats::with_bins(bins)
+        }
+    }
+
     /// Add one row.
     pub fn push(&mut self, label: bool, decision: bool, score: Option<f64>, weight: f64) {
+        self.settle();
         self.rows += 1;
         self.counts.add(label, decision, 1);
         self.weighted.add(label, decision, weight);
@@ -153,6 +169,17 @@ impl GroupStats {
     /// off the grid); the same sums to the bit, with the logarithms looked up (issue 8).
     #[inline]
     pub(crate) fn push_scored(&mut self, label: bool, decision: bool, s: f64, slot: u32, w: f64) {
+        if self.unsettled {
+            // Stay unsettled while the row has weight 1 and the distribution cannot coarsen.
+            if w == 1.0 && self.score.distribution.len() < MAX_DISTINCT {
+                self.rows += 1;
+                self.counts.add(label, decision, 1);
+                self.score.rows += 1;
+                self.score.distribution.push_slot(s, slot, label, 1.0);
+                return;
+            }
+            self.settle();
+        }
         self.rows += 1;
         self.counts.add(label, decision, 1);
         self.weighted.add(label, decision, w);
@@ -160,8 +187,43 @@ impl GroupStats {
         self.score.push_slot(label, s, slot, w);
     }
 
+    /// Form the sums of unsettled statistics (see [`unsettled`](Self::unsettled)); no-op
+    /// when settled. Every row had weight 1, so the weighted confusion sums are the counts,
+    /// and each distinct score's rows add their terms at once, as exact products
+    /// ([`Sum::add_product`]): the same terms as row by row, summed in ascending score order.
+    pub(crate) fn settle(&mut self) {
+        if !std::mem::take(&mut self.unsettled) {
+            return;
+        }
+        let c = self.counts;
+        let unit: Confusion<Sum> = Confusion {
+            tp: c.tp as f64,
+            fp: c.fp as f64,
+            tn: c.tn as f64,
+            fn_: c.fn_ as f64,
+        }
+        .into();
+        self.weighted.merge(&unit);
+        self.weighted_sq.merge(&unit);
+        self.score.add_unit_rows();
+    }
+
     /// Add the statistics of a disjoint set of rows.
     pub fn merge(&mut self, other: &GroupStats) {
+        let distinct = self.score.distribution.len() + other.score.distribution.len();
+        if self.unsettled && other.unsettled && distinct < MAX_DISTINCT {
+            self.rows += other.rows;
+            self.counts.merge(&other.counts);
+            self.score.rows += other.score.rows;
+            self.score.distribution.merge(&other.score.distribution);
+            return;
+        }
+        self.settle();
+        if other.unsettled {
+            let mut other = other.clone();
+            other.settle();
+            return self.merge(&other);
+        }
         self.rows += other.rows;
         self.counts.merge(&other.counts);
         self.weighted.merge(&other.weighted);
@@ -219,6 +281,32 @@ impl ScoreStats {
             bin.sum_label += w * y;
         }
         self.distribution.push_slot(s, slot, label, w);
+    }
+
+    /// Add the sums of the rows counted in `rows` and the distribution, all of weight 1
+    /// ([`GroupStats::settle`]).
+    fn add_unit_rows(&mut self) {
+        let bins = self.bins.len();
+        for p in self.distribution.sorted() {
+            let (s, n, positives) = (p.score, p.rows, p.positive_rows);
+            let negatives = n - positives;
+            self.weight += n;
+            self.sum_score.add_product(n, s);
+            self.sum_label += positives;
+            self.sum_squared_error.add_product(negatives, s * s);
+            self.sum_squared_error
+                .add_product(positives, (s - 1.0) * (s - 1.0));
+            let q = clipped(s);
+            self.sum_log_loss.add_product(positives, -q.ln());
+            self.sum_log_loss.add_product(negatives, -(1.0 - q).ln());
+            if bins > 0 {
+                let bin = &mut self.bins[bin_index(s, bins)];
+                bin.rows += n as u64;
+                bin.weight += n;
+                bin.sum_score.add_product(n, s);
+                bin.sum_label += positives;
+            }
+        }
     }
 
     fn merge(&mut self, other: &ScoreStats) {

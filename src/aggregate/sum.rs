@@ -15,7 +15,7 @@ use std::ops::AddAssign;
 /// A compensated running sum: `hi` is the rounded sum, `lo` the accumulated rounding errors.
 ///
 /// Two sums are equal when their values are: (1, 2⁻⁶⁰) and (1 + 2⁻⁵², −2⁻⁵² + 2⁻⁶⁰) are one sum.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct Sum {
     hi: f64,
     lo: f64,
@@ -41,6 +41,25 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let b_virtual = s - a;
     let a_virtual = s - b_virtual;
     (s, (a - a_virtual) + (b - b_virtual))
+}
+
+impl Sum {
+    /// Add the product `a·b` exactly: its rounded value as a term, its rounding error (an
+    /// FMA gives it exactly) with the other errors. Used to add `n` equal terms at once.
+    #[inline]
+    pub fn add_product(&mut self, a: f64, b: f64) {
+        let p = a * b;
+        let e = a.mul_add(b, -p);
+        *self += p;
+        self.lo += e;
+    }
+}
+
+impl std::fmt::Debug for Sum {
+    /// The value, as equality sees it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sum({:?})", self.value())
+    }
 }
 
 impl PartialEq for Sum {
@@ -107,6 +126,32 @@ mod tests {
             "{}",
             sum.value()
         );
+    }
+
+    #[test]
+    fn a_product_adds_like_its_repeated_term() {
+        // 0.1 is not exact in binary: 3·fl(0.1) rounds, but the product's error is kept.
+        let x = 0.1f64;
+        let mut repeated = Sum::default();
+        for _ in 0..3 {
+            repeated += x;
+        }
+        let mut product = Sum::default();
+        product.add_product(3.0, x);
+        assert_eq!(product.value(), repeated.value());
+        // 3·fl(0.1) lies halfway between two doubles: the rounding error of the plain
+        // product, 2⁻⁵⁵, is kept.
+        product += -(3.0 * x);
+        repeated += -(3.0 * x);
+        assert_eq!(product.value(), -(2f64.powi(-55)));
+        assert_eq!(repeated.value(), product.value());
+        let mut big = Sum::default();
+        big.add_product(1e7, x);
+        let mut many = Sum::default();
+        for _ in 0..10_000_000 {
+            many += x;
+        }
+        assert_eq!(big.value(), many.value());
     }
 
     #[test]

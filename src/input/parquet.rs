@@ -416,6 +416,9 @@ impl Job<'_> {
     /// Validate a decoded record batch whose first row is `first_row` (0-based); also the
     /// offsets of the rows skipped.
     fn convert(&self, record_batch: &RecordBatch, first_row: u64) -> Result<(Batch, Vec<u32>)> {
+        if let Some(batch) = self.convert_whole(record_batch)? {
+            return Ok((batch, Vec::new()));
+        }
         let fields = Fields::new(self, record_batch)?;
         let n = record_batch.num_rows();
         let mut batch = Batch {
@@ -471,6 +474,56 @@ impl Job<'_> {
             .map(|(i, _)| i as u32)
             .collect();
         Ok((batch, skipped))
+    }
+
+    /// [`convert`](Self::convert) of the common shape, a column at a time instead of row by
+    /// row (issue 8): a binary task without weights, class scores or `--positive-label`, a
+    /// label (and prediction) of 0/1 integers or booleans and a float64 score, none null.
+    /// `None` when the batch has another shape or any invalid value: the row-by-row path then
+    /// names the row, or skips it.
+    fn convert_whole(&self, record_batch: &RecordBatch) -> Result<Option<Batch>> {
+        let (plan, columns) = (&self.plan, self.columns);
+        if columns.task != Task::Binary
+            || columns.positive_label.is_some()
+            || plan.weight.is_some()
+            || !plan.class_scores.is_empty()
+        {
+            return Ok(None);
+        }
+        let Some(label) = valid_binary(self.column(record_batch, &plan.label)?) else {
+            return Ok(None);
+        };
+        let prediction = match &plan.prediction {
+            Some(col) => match valid_binary(self.column(record_batch, col)?) {
+                Some(p) => Some(p),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let score = match &plan.score {
+            Some(col) => match valid_scores(self.column(record_batch, col)?) {
+                Some(s) => Some(s),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let prediction = match (prediction, &score) {
+            (Some(p), _) => p,
+            (None, Some(s)) => (s.iter())
+                .map(|&s| values::decision(None, Some(s), columns.threshold))
+                .collect(),
+            (None, None) => return Ok(None),
+        };
+        let protected = (plan.protected.iter())
+            .map(|c| self.protected(c, record_batch, &[]))
+            .collect::<Result<_>>()?;
+        Ok(Some(Batch {
+            label,
+            prediction,
+            score,
+            protected,
+            ..Batch::default()
+        }))
     }
 
     /// An invalid row: an error, or a count under its reason.
@@ -747,6 +800,46 @@ fn pick<T: Copy>(
     }
 }
 
+/// A label or prediction column of 0/1 integers or booleans without nulls, as booleans;
+/// `None` for any other type, a null, or another value.
+fn valid_binary(array: &dyn Array) -> Option<Vec<bool>> {
+    fn ints<P: ArrowPrimitiveType>(array: &dyn Array) -> Option<Vec<bool>>
+    where
+        P::Native: Into<i64>,
+    {
+        let values = array.as_primitive_opt::<P>()?.values();
+        (values.iter())
+            .map(|&v| match v.into() {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            })
+            .collect()
+    }
+    if array.null_count() > 0 {
+        return None;
+    }
+    match array.data_type() {
+        DataType::Boolean => Some(array.as_boolean_opt()?.values().iter().collect()),
+        DataType::Int8 => ints::<Int8Type>(array),
+        DataType::Int16 => ints::<Int16Type>(array),
+        DataType::Int32 => ints::<Int32Type>(array),
+        DataType::Int64 => ints::<Int64Type>(array),
+        DataType::UInt8 => ints::<UInt8Type>(array),
+        DataType::UInt16 => ints::<UInt16Type>(array),
+        DataType::UInt32 => ints::<UInt32Type>(array),
+        _ => None,
+    }
+}
+
+/// A float64 score column without nulls, every value in [0, 1] (as [`values::check_score`]
+/// accepts); `None` otherwise.
+fn valid_scores(array: &dyn Array) -> Option<Vec<f64>> {
+    let values = array.as_primitive_opt::<Float64Type>()?;
+    let valid = values.null_count() == 0 && values.values().iter().all(|s| (0.0..=1.0).contains(s));
+    valid.then(|| values.values().to_vec())
+}
+
 /// Labels or predictions of any supported type; `None` for an unsupported type.
 ///
 /// A null is treated like an empty text value (missing, hence invalid).
@@ -921,6 +1014,9 @@ fn dictionary_categorical(dict: &dyn arrow_array::AnyDictionaryArray) -> Option<
         mut levels,
         codes: value_codes,
     } = categorical(dict.values().as_ref())?;
+    if let Some(codes) = valid_dictionary_codes(dict.keys(), &value_codes) {
+        return Some(Categorical { levels, codes });
+    }
     let keys = dictionary_keys(dict.keys())?;
     let mut missing = levels.iter().position(Option::is_none).map(|p| p as u32);
     let mut codes = Vec::with_capacity(keys.len());
@@ -935,6 +1031,34 @@ fn dictionary_categorical(dict: &dyn arrow_array::AnyDictionaryArray) -> Option<
         codes.push(code);
     }
     Some(Categorical { levels, codes })
+}
+
+/// The codes of dictionary keys without nulls, each a valid index into the dictionary
+/// (whose values have codes `value_codes`); `None` otherwise (issue 8: no `Option` per row).
+fn valid_dictionary_codes(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>> {
+    fn of<K: ArrowPrimitiveType>(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>>
+    where
+        K::Native: TryInto<usize>,
+    {
+        let keys = keys.as_primitive_opt::<K>()?;
+        (keys.values().iter())
+            .map(|&k| value_codes.get(k.try_into().ok()?).copied())
+            .collect()
+    }
+    if keys.null_count() > 0 {
+        return None;
+    }
+    match keys.data_type() {
+        DataType::Int8 => of::<Int8Type>(keys, value_codes),
+        DataType::Int16 => of::<Int16Type>(keys, value_codes),
+        DataType::Int32 => of::<Int32Type>(keys, value_codes),
+        DataType::Int64 => of::<Int64Type>(keys, value_codes),
+        DataType::UInt8 => of::<UInt8Type>(keys, value_codes),
+        DataType::UInt16 => of::<UInt16Type>(keys, value_codes),
+        DataType::UInt32 => of::<UInt32Type>(keys, value_codes),
+        DataType::UInt64 => of::<UInt64Type>(keys, value_codes),
+        _ => None,
+    }
 }
 
 /// A primitive column formatted as text.
