@@ -247,11 +247,10 @@ fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) 
     }
 }
 
-/// Push every row of a batch with a score column into its cell.
+/// Push every row of a batch with a score column into its cell, in row order.
 ///
-/// Rows are visited cell by cell, in row order within a cell: a cell's sums see the same
-/// additions in the same order as row by row, while one cell's score distribution at a time
-/// stays in cache (issue 8).
+/// The score slots of the rows are scattered over the cells' distributions, so each row's
+/// slot is prefetched a few rows ahead (issue 8).
 #[inline]
 fn push_rows(
     stats: &mut [GroupStats],
@@ -266,37 +265,19 @@ fn push_rows(
     let slots: Vec<u32> = (score.iter())
         .map(|&s| distribution::grid_slot(s).map_or(u32::MAX, |k| k as u32))
         .collect();
-    // Counting sort of the rows by cell (stable).
-    let mut starts = vec![0usize; stats.len() + 1];
-    for &cell in cell_of_row {
-        starts[cell as usize + 1] += 1;
-    }
-    for c in 1..starts.len() {
-        starts[c] += starts[c - 1];
-    }
-    let mut fill = starts.clone();
-    let mut order = vec![0u32; rows];
-    for (row, &cell) in cell_of_row.iter().enumerate() {
-        order[fill[cell as usize]] = row as u32;
-        fill[cell as usize] += 1;
-    }
     // How many rows ahead a row's score slot is prefetched: enough to cover a miss to L3.
     const AHEAD: usize = 16;
-    for (cell, stats) in stats.iter_mut().enumerate() {
-        let rows_of_cell = &order[starts[cell]..starts[cell + 1]];
-        for (i, &row) in rows_of_cell.iter().enumerate() {
-            if let Some(&ahead) = rows_of_cell.get(i + AHEAD) {
-                stats.score.distribution.prefetch(slots[ahead as usize]);
-            }
-            let row = row as usize;
-            stats.push_scored(
-                label[row],
-                prediction[row],
-                score[row],
-                slots[row],
-                weight(row),
-            );
+    for (row, &cell) in cell_of_row.iter().enumerate() {
+        if let Some(&ahead) = cell_of_row.get(row + AHEAD) {
+            (stats[ahead as usize].score.distribution).prefetch(slots[row + AHEAD]);
         }
+        stats[cell as usize].push_scored(
+            label[row],
+            prediction[row],
+            score[row],
+            slots[row],
+            weight(row),
+        );
     }
 }
 
