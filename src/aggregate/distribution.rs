@@ -259,6 +259,22 @@ impl ScoreDistribution {
         }
     }
 
+    /// Add a row of weight 1 at grid slot `slot` if the grid is in use and has no weight
+    /// sums (the streaming fold's common case, issue 8); false, and nothing added, otherwise.
+    #[inline(always)]
+    pub(crate) fn push_unit_on_grid(&mut self, slot: u32, label: bool) -> bool {
+        let grid = &mut self.grid;
+        if !grid.weights.is_empty() {
+            return false;
+        }
+        let Some(rows) = grid.rows.get_mut(slot as usize) else {
+            return false;
+        };
+        grid.occupied += usize::from(rows[0] + rows[1] == 0);
+        rows[usize::from(label)] += 1;
+        true
+    }
+
     /// Hint the CPU to load grid slot `slot` (`u32::MAX`: none) ahead of a push: the slots of
     /// a cell's rows are scattered over the grid, and the misses dominate the pass (issue 8).
     #[inline]

@@ -271,13 +271,10 @@ fn push_rows(
         if let Some(&ahead) = cell_of_row.get(row + AHEAD) {
             (stats[ahead as usize].score.distribution).prefetch(slots[row + AHEAD]);
         }
-        stats[cell as usize].push_scored(
-            label[row],
-            prediction[row],
-            score[row],
-            slots[row],
-            weight(row),
-        );
+        let (stats, w) = (&mut stats[cell as usize], weight(row));
+        if !stats.push_unit(label[row], prediction[row], slots[row], w) {
+            stats.push_scored(label[row], prediction[row], score[row], slots[row], w);
+        }
     }
 }
 

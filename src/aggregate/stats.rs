@@ -165,6 +165,24 @@ impl GroupStats {
         }
     }
 
+    /// The fast path of [`push_scored`](Self::push_scored): a row of weight 1 whose score
+    /// is on an unsettled group's dense grid, added with increments only. False, and nothing
+    /// added, for any other row.
+    #[inline(always)]
+    pub(crate) fn push_unit(&mut self, label: bool, decision: bool, slot: u32, w: f64) -> bool {
+        if !(self.unsettled && w == 1.0 && self.score.distribution.push_unit_on_grid(slot, label)) {
+            return false;
+        }
+        self.rows += 1;
+        self.score.rows += 1;
+        let c = &mut self.counts;
+        c.tp += u64::from(label & decision);
+        c.fp += u64::from(!label & decision);
+        c.tn += u64::from(!label & !decision);
+        c.fn_ += u64::from(label & !decision);
+        true
+    }
+
     /// [`push`](Self::push) of a row with a score whose grid slot is known (`u32::MAX`:
     /// off the grid); the same sums to the bit, with the logarithms looked up (issue 8).
     #[inline]
