@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 
 use super::sum::Sum;
 
@@ -98,11 +99,27 @@ struct Grid {
     occupied: usize,
 }
 
+/// Row buffers of dropped grids, reused by [`Grid::new`] (issue 8): the cells of every row
+/// group build grids of their own, and each fresh zeroed page would cost a page fault.
+static FREE_GRIDS: Mutex<Vec<Vec<[u64; 2]>>> = Mutex::new(Vec::new());
+
+/// Most row buffers kept in [`FREE_GRIDS`] (160 kB each).
+const MAX_FREE_GRIDS: usize = 128;
+
 impl Grid {
     fn new() -> Self {
+        let reused = FREE_GRIDS.lock().ok().and_then(|mut free| free.pop());
+        let rows = match reused {
+            Some(mut rows) => {
+                rows.fill([0; 2]);
+                rows
+            }
+            None => vec![[0; 2]; GRID_STEPS as usize + 1],
+        };
         Grid {
-            rows: vec![[0; 2]; GRID_STEPS as usize + 1],
-            ..Grid::default()
+            rows,
+            weights: Vec::new(),
+            occupied: 0,
         }
     }
 
@@ -187,6 +204,20 @@ impl Grid {
     /// Every occupied slot with its sums, in slot order.
     fn iter(&self) -> impl Iterator<Item = (usize, Sums)> + '_ {
         (0..self.rows.len()).filter_map(|k| Some((k, self.sums(k)?)))
+    }
+}
+
+impl Drop for Grid {
+    /// Hand the row buffer to the next [`Grid::new`].
+    fn drop(&mut self) {
+        if self.rows.len() != GRID_STEPS as usize + 1 {
+            return;
+        }
+        if let Ok(mut free) = FREE_GRIDS.lock() {
+            if free.len() < MAX_FREE_GRIDS {
+                free.push(std::mem::take(&mut self.rows));
+            }
+        }
     }
 }
 
@@ -459,7 +490,7 @@ impl ScoreDistribution {
         }
         let mut grid = Grid::new();
         // Key order, so that the grid's state does not depend on the hash map's order.
-        let mut counts: Vec<(u64, Sums)> = self.counts.drain().collect();
+        let mut counts: Vec<(u64, Sums)> = std::mem::take(&mut self.counts).into_iter().collect();
         counts.sort_unstable_by_key(|(k, _)| *k);
         for (key, sums) in counts {
             grid.add(grid_slot(f64::from_bits(key)).unwrap_or(0), &sums);
