@@ -258,6 +258,20 @@ pub struct ScorePoint {
 }
 
 impl ScoreDistribution {
+    /// An empty exact distribution stored on the dense grid from the start (the storage a
+    /// group with many scores on the grid ends with anyway).
+    pub(crate) fn on_empty_grid() -> Self {
+        ScoreDistribution {
+            grid: Grid::new(),
+            ..ScoreDistribution::default()
+        }
+    }
+
+    /// True when the counts are stored on the dense grid.
+    pub(crate) fn on_grid(&self) -> bool {
+        self.grid.in_use()
+    }
+
     /// Add a row with score `s` ∈ [0, 1], label and weight.
     #[inline]
     pub fn push(&mut self, s: f64, label: bool, weight: f64) {

@@ -48,6 +48,17 @@ impl CellTable {
         }
     }
 
+    /// Empty unsettled statistics of every cell whose score distribution is on the dense
+    /// grid, each with a grid of its own: a row group's stream that starts from them skips
+    /// the hash map phase of those cells (issue 8). Storage only; no value depends on it.
+    fn grid_template(&self, bins: usize) -> CellTable {
+        let cells = (self.cells.iter())
+            .filter(|(_, stats)| stats.score.distribution.on_grid())
+            .map(|(key, _)| (key.clone(), GroupStats::unsettled_on_grid(bins)))
+            .collect();
+        CellTable { cells }
+    }
+
     /// Settle every cell ([`GroupStats::settle`]).
     pub(crate) fn settle(&mut self) {
         self.cells.values_mut().for_each(GroupStats::settle);
@@ -434,6 +445,9 @@ impl OrderedMerge {
         // Only this batch has index `next`, so no other thread touches the table meanwhile:
         // others only add early batches, which are folded after this one.
         let mut folded = std::mem::take(&mut s.folded);
+        if index == 0 && folded.cells.is_empty() {
+            folded = state.merged.grid_template(options.bins);
+        }
         drop(state);
         fold_batch(&batch, options, &mut folded);
         let mut state = self.lock();
