@@ -31,7 +31,8 @@ pub(crate) const GRID_STEPS: u64 = 10_000;
 
 /// Distinct on-grid scores after which exact counts move to the dense grid. The grid (16
 /// bytes per slot, 160 kB) is then about 2.5 times the hash map it replaces, but a push is an
-/// index instead of a hash insert (issue 8); a group needs at least this many rows to get one.
+/// index instead of a hash insert (issue 8). A group needs at least this many rows to get one
+/// (or, in a later row group, this many per row group before it: `CellTable::grid_template`).
 pub const GRID_AFTER: usize = 1024;
 
 /// How a distribution is keyed.

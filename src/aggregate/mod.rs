@@ -21,6 +21,7 @@ mod stats;
 mod sum;
 pub mod tasks;
 
+use distribution::GRID_AFTER;
 pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
 pub use sum::Sum;
@@ -48,12 +49,17 @@ impl CellTable {
         }
     }
 
-    /// Empty unsettled statistics of every cell whose score distribution is on the dense
-    /// grid, each with a grid of its own: a row group's stream that starts from them skips
-    /// the hash map phase of those cells (issue 8). Storage only; no value depends on it.
-    fn grid_template(&self, bins: usize) -> CellTable {
+    /// Empty unsettled statistics, each with a grid of its own, for every cell whose score
+    /// distribution is on the dense grid and that had at least [`GRID_AFTER`] rows per stream
+    /// over the `streams` streams merged into this table: a row group's stream that starts
+    /// from them skips the hash map phase of those cells (issue 8). Storage only; no value
+    /// depends on it. Memory stays as for grids made on the way: a grid per [`GRID_AFTER`]
+    /// rows of a stream, at most, on average.
+    fn grid_template(&self, bins: usize, streams: u64) -> CellTable {
         let cells = (self.cells.iter())
-            .filter(|(_, stats)| stats.score.distribution.on_grid())
+            .filter(|(_, stats)| {
+                stats.score.distribution.on_grid() && stats.rows >= GRID_AFTER as u64 * streams
+            })
             .map(|(key, _)| (key.clone(), GroupStats::unsettled_on_grid(bins)))
             .collect();
         CellTable { cells }
@@ -446,7 +452,7 @@ impl OrderedMerge {
         // others only add early batches, which are folded after this one.
         let mut folded = std::mem::take(&mut s.folded);
         if index == 0 && folded.cells.is_empty() {
-            folded = state.merged.grid_template(options.bins);
+            folded = (state.merged).grid_template(options.bins, state.next_stream);
         }
         drop(state);
         fold_batch(&batch, options, &mut folded);

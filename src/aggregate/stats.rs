@@ -191,7 +191,9 @@ impl GroupStats {
     }
 
     /// [`push`](Self::push) of a row with a score whose grid slot is known (`u32::MAX`:
-    /// off the grid); the same sums to the bit, with the logarithms looked up (issue 8).
+    /// off the grid), with the logarithms looked up (issue 8). Rows of weight 1 keep
+    /// unsettled statistics unsettled: once settled, the sums have the same terms as with
+    /// `push`, added in ascending score order instead of row order.
     #[inline]
     pub(crate) fn push_scored(&mut self, label: bool, decision: bool, s: f64, slot: u32, w: f64) {
         if self.unsettled {
