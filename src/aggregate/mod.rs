@@ -635,6 +635,49 @@ mod tests {
     }
 
     #[test]
+    fn unweighted_streams_settle_to_the_bits_of_one_stream() {
+        // Three cells with every grid score: cells reach the dense grid in stream 0, and later
+        // streams start on it (`grid_template`). Unit rows are integer counts until settled at
+        // the end, so the split into streams cannot change a bit.
+        let groups = ["a", "b", "c"];
+        let rows: Vec<(bool, bool, f64, &str)> = (0..17_700)
+            .map(|i| {
+                let s = ((i * 7919) % 10_001) as f64 / 1e4;
+                (i % 3 == 1, s >= 0.5, s, groups[i % 3])
+            })
+            .collect();
+        let opts = AggregateOptions { bins: 10 };
+        let one = OrderedMerge::default();
+        one.fold(input::batch_seq(0, 0), batch(&rows), opts);
+        one.end_stream(0);
+        let split = OrderedMerge::default();
+        // 5,000 rows per cell, then three streams of 300 per cell: too few distinct scores
+        // for a grid of their own.
+        let parts = [
+            &rows[..15_000],
+            &rows[15_000..15_900],
+            &rows[15_900..16_800],
+        ];
+        for (stream, part) in parts.into_iter().chain([&rows[16_800..]]).enumerate() {
+            let stream = stream as u64;
+            split.fold(input::batch_seq(stream, 0), batch(part), opts);
+            if stream >= 1 {
+                // Started from the template: on the grid.
+                let state = split.lock();
+                let folded = &state.streams[&stream].folded;
+                assert!(folded
+                    .cells
+                    .values()
+                    .all(|c| c.score.distribution.on_grid()));
+            }
+            split.end_stream(stream);
+        }
+        let (one, split) = (one.finish().0, split.finish().0);
+        assert_eq!(bits(&one), bits(&split));
+        assert!(one.cells.values().all(|c| !c.unsettled && c.rows == 5_900));
+    }
+
+    #[test]
     fn ended_streams_are_merged_early_and_in_order() {
         let opts = AggregateOptions { bins: 10 };
         let b = |s: f64| batch(&[(true, true, s, "g"), (false, true, s / 2.0, "h")]);
