@@ -254,15 +254,16 @@ pub(crate) fn mix(
     all: &ScoreDistribution,
     pick: impl Fn(&ScorePoint, &ScorePoint) -> (f64, f64),
 ) -> Vec<ScorePoint> {
-    let mut g = group.clone();
-    if all.resolution() != g.resolution() {
+    let gp = if all.resolution() == group.resolution() {
+        group.sorted()
+    } else {
         // The group is exact and all rows are binned: bin the group too.
         let mut binned = all.clone();
         binned.clear();
-        binned.merge(&g);
-        g = binned;
-    }
-    let (gp, ap) = (g.sorted(), all.sorted());
+        binned.merge(group);
+        binned.sorted()
+    };
+    let ap = all.sorted();
     let zero = |score| ScorePoint {
         score,
         negatives: 0.0,
