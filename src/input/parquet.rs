@@ -1132,7 +1132,7 @@ mod tests {
 
     use arrow_array::{
         ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Float64Array,
-        Int32Array, Int8Array, StringArray, StringViewArray,
+        Int32Array, Int64Array, Int8Array, StringArray, StringViewArray,
     };
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;
@@ -1280,6 +1280,84 @@ mod tests {
             .flat_map(|(_, b)| b.prediction.clone())
             .collect();
         assert_eq!(decisions, vec![true, false, true, false, true]);
+    }
+
+    /// The common shape: int64 0/1 label, float64 score, a dictionary and a plain string
+    /// column (issue 8's whole-column path).
+    fn common_shape(dir: &tempfile::TempDir, score: Vec<f64>, label: Vec<i64>) -> Source {
+        let n = score.len();
+        let race: DictionaryArray<Int32Type> =
+            (0..n).map(|i| Some(["A", "B", "C"][i % 3])).collect();
+        let sex = StringArray::from_iter_values((0..n).map(|i| ["F", "M"][i % 2]));
+        write(
+            dir,
+            vec![
+                ("label", Arc::new(Int64Array::from(label)) as ArrayRef),
+                ("score", Arc::new(Float64Array::from(score))),
+                ("race", Arc::new(race)),
+                ("sex", Arc::new(sex)),
+            ],
+            4,
+        )
+    }
+
+    #[test]
+    fn whole_columns_give_the_batches_of_the_row_by_row_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 10;
+        let src = common_shape(
+            &dir,
+            (0..n).map(|i| i as f64 / 9.0).collect(),
+            (0..n).map(|i| i64::from(i % 3 == 0)).collect(),
+        );
+        let cols = Columns {
+            prediction: None,
+            ..columns(&["race", "sex"])
+        };
+        let (whole, rows) = read_all(&src, &cols, 3).unwrap();
+        // A positive label sends every batch down the row-by-row path.
+        let by_row = Columns {
+            positive_label: Some("1".into()),
+            ..cols.clone()
+        };
+        let (row_by_row, rows_too) = read_all(&src, &by_row, 3).unwrap();
+        assert_eq!((rows, rows_too), (10, 10));
+        assert_eq!(whole, row_by_row);
+        assert_eq!(
+            whole.len(),
+            5,
+            "row groups of 4, 4 and 2 rows in batches of 3"
+        );
+    }
+
+    #[test]
+    fn invalid_values_of_the_common_shape_are_reported_or_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let cols = Columns {
+            prediction: None,
+            ..columns(&["race"])
+        };
+        for (score, label, message) in [
+            (1.5, 1, "row 3, column 'score': score 1.5 is outside [0, 1]"),
+            (f64::NAN, 1, "row 3, column 'score': score is NaN"),
+            (0.5, 2, "row 3, column 'label': 2 is not binary"),
+        ] {
+            let mut scores = vec![0.25; 6];
+            let mut labels = vec![0i64; 6];
+            (scores[2], labels[2]) = (score, label);
+            let src = common_shape(&dir, scores, labels);
+            let err = read_all(&src, &cols, 1024).unwrap_err();
+            assert!(err.to_string().contains(message), "{err}");
+            let skip = Columns {
+                invalid_rows: InvalidRows::Skip,
+                ..cols.clone()
+            };
+            let (batches, rows) = read_all(&src, &skip, 1024).unwrap();
+            assert_eq!(rows, 6);
+            let kept: usize = batches.iter().map(|(_, b)| b.len()).sum();
+            let skipped: u64 = (batches.iter()).flat_map(|(_, b)| b.skipped.values()).sum();
+            assert_eq!((kept, skipped), (5, 1));
+        }
     }
 
     #[test]
