@@ -800,16 +800,34 @@ fn pick<T: Copy>(
     }
 }
 
+/// `$f::<K>(args…)` with `K` the Arrow integer type of `$data_type` (also a dictionary's
+/// key types); `None` for any other type.
+macro_rules! with_integer_type {
+    ($data_type:expr, $f:ident($($arg:expr),*)) => {
+        match $data_type {
+            DataType::Int8 => $f::<Int8Type>($($arg),*),
+            DataType::Int16 => $f::<Int16Type>($($arg),*),
+            DataType::Int32 => $f::<Int32Type>($($arg),*),
+            DataType::Int64 => $f::<Int64Type>($($arg),*),
+            DataType::UInt8 => $f::<UInt8Type>($($arg),*),
+            DataType::UInt16 => $f::<UInt16Type>($($arg),*),
+            DataType::UInt32 => $f::<UInt32Type>($($arg),*),
+            DataType::UInt64 => $f::<UInt64Type>($($arg),*),
+            _ => None,
+        }
+    };
+}
+
 /// A label or prediction column of 0/1 integers or booleans without nulls, as booleans;
 /// `None` for any other type, a null, or another value.
 fn valid_binary(array: &dyn Array) -> Option<Vec<bool>> {
     fn ints<P: ArrowPrimitiveType>(array: &dyn Array) -> Option<Vec<bool>>
     where
-        P::Native: Into<i64>,
+        P::Native: TryInto<i64>,
     {
         let values = array.as_primitive_opt::<P>()?.values();
         (values.iter())
-            .map(|&v| match v.into() {
+            .map(|&v| match v.try_into().ok()? {
                 0 => Some(false),
                 1 => Some(true),
                 _ => None,
@@ -821,14 +839,7 @@ fn valid_binary(array: &dyn Array) -> Option<Vec<bool>> {
     }
     match array.data_type() {
         DataType::Boolean => Some(array.as_boolean_opt()?.values().iter().collect()),
-        DataType::Int8 => ints::<Int8Type>(array),
-        DataType::Int16 => ints::<Int16Type>(array),
-        DataType::Int32 => ints::<Int32Type>(array),
-        DataType::Int64 => ints::<Int64Type>(array),
-        DataType::UInt8 => ints::<UInt8Type>(array),
-        DataType::UInt16 => ints::<UInt16Type>(array),
-        DataType::UInt32 => ints::<UInt32Type>(array),
-        _ => None,
+        integer => with_integer_type!(integer, ints(array)),
     }
 }
 
@@ -957,17 +968,7 @@ fn dictionary_keys(keys: &dyn Array) -> Option<Vec<Option<usize>>> {
                 .collect(),
         )
     }
-    match keys.data_type() {
-        DataType::Int8 => of::<Int8Type>(keys),
-        DataType::Int16 => of::<Int16Type>(keys),
-        DataType::Int32 => of::<Int32Type>(keys),
-        DataType::Int64 => of::<Int64Type>(keys),
-        DataType::UInt8 => of::<UInt8Type>(keys),
-        DataType::UInt16 => of::<UInt16Type>(keys),
-        DataType::UInt32 => of::<UInt32Type>(keys),
-        DataType::UInt64 => of::<UInt64Type>(keys),
-        _ => None,
-    }
+    with_integer_type!(keys.data_type(), of(keys))
 }
 
 /// The values of a string column (`Utf8`, `LargeUtf8`, `Utf8View`), nulls as `None`.
@@ -1048,17 +1049,7 @@ fn valid_dictionary_codes(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u
     if keys.null_count() > 0 {
         return None;
     }
-    match keys.data_type() {
-        DataType::Int8 => of::<Int8Type>(keys, value_codes),
-        DataType::Int16 => of::<Int16Type>(keys, value_codes),
-        DataType::Int32 => of::<Int32Type>(keys, value_codes),
-        DataType::Int64 => of::<Int64Type>(keys, value_codes),
-        DataType::UInt8 => of::<UInt8Type>(keys, value_codes),
-        DataType::UInt16 => of::<UInt16Type>(keys, value_codes),
-        DataType::UInt32 => of::<UInt32Type>(keys, value_codes),
-        DataType::UInt64 => of::<UInt64Type>(keys, value_codes),
-        _ => None,
-    }
+    with_integer_type!(keys.data_type(), of(keys, value_codes))
 }
 
 /// A primitive column formatted as text.
