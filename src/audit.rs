@@ -266,20 +266,9 @@ fn calibration_table(audit: &Audit, stats: &GroupStats) -> Option<Calibration> {
         Binning::Uniform => calibration::uniform_bins(&stats.score),
         Binning::Quantile => calibration::quantile_bins(&points, audit.bins),
     };
-    let mean = |sum: f64, w: f64| (w > 0.0).then(|| sum / w);
     Some(Calibration {
         binning: format!("{:?}", audit.binning).to_lowercase(),
-        bins: bins
-            .iter()
-            .map(|b| CalibrationBin {
-                lo: b.lo,
-                hi: b.hi,
-                count: b.rows as u64,
-                weight: b.weight,
-                mean_score: mean(b.sum_score, b.weight),
-                observed_rate: mean(b.sum_label, b.weight),
-            })
-            .collect(),
+        bins: bins.iter().map(CalibrationBin::from).collect(),
         roc: calibration::roc_curve(&points, ROC_POINTS)
             .into_iter()
             .map(|(threshold, fpr, tpr)| RocPoint {

@@ -365,20 +365,7 @@ fn regression_bootstrap(
                 groups.entry(group).or_default().merge(d);
             }
             let metrics: Vec<Metrics> = groups.values().map(|d| d.metrics()).collect();
-            let reference =
-                (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
-            if let Some(r) = reference {
-                for (gi, m) in metrics.iter().enumerate().filter(|(gi, _)| *gi != r) {
-                    for (key, d) in pair_disparities(m, &metrics[r]) {
-                        if let Disparity::Pair(p) = d {
-                            for (part, v) in [(0u8, p.ratio), (1, p.difference)] {
-                                let id = (ai, Some(gi), key.clone(), part);
-                                draws.entry(id).or_default().push(v.value);
-                            }
-                        }
-                    }
-                }
-            }
+            push_pair_draws(&mut draws, ai, a, &metrics);
             let insufficient = a.groups.iter().map(|g| g.insufficient_data);
             let summary = metric_summaries(insufficient.zip(&metrics), &overall);
             for (key, v) in summary {
@@ -387,6 +374,29 @@ fn regression_bootstrap(
         }
     }
     set_percentile_intervals(report, draws, u.confidence, false);
+}
+
+/// Add one replicate of every group's disparities (ratio, difference) to its reference, from
+/// the replicate's `metrics` of attribute `ai` (groups in the order of `a.groups`).
+fn push_pair_draws(
+    draws: &mut BTreeMap<StatId, Vec<Option<f64>>>,
+    ai: usize,
+    a: &AttributeReport,
+    metrics: &[Metrics],
+) {
+    let reference =
+        (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
+    let Some(r) = reference else { return };
+    for (gi, m) in metrics.iter().enumerate().filter(|(gi, _)| *gi != r) {
+        for (key, d) in pair_disparities(m, &metrics[r]) {
+            if let Disparity::Pair(p) = d {
+                for (part, v) in [(0u8, p.ratio), (1, p.difference)] {
+                    let id = (ai, Some(gi), key.clone(), part);
+                    draws.entry(id).or_default().push(v.value);
+                }
+            }
+        }
+    }
 }
 
 /// Put the percentile interval of each statistic's replicates on it (when its value is
@@ -472,20 +482,10 @@ fn confusion_detail(
     m: &ClassConfusion,
     classes: &BTreeSet<String>,
 ) -> OutcomeDetail {
-    let mean = |sum: f64, w: f64| (w > 0.0).then(|| sum / w);
     let reliability = (score_classes(audit).into_iter().enumerate())
         .map(|(k, c)| {
             let bins = multiclass::class_bins(m, k, &c, audit.bins);
-            let table = (bins.iter())
-                .map(|b| CalibrationBin {
-                    lo: b.lo,
-                    hi: b.hi,
-                    count: b.rows as u64,
-                    weight: b.weight,
-                    mean_score: mean(b.sum_score, b.weight),
-                    observed_rate: mean(b.sum_label, b.weight),
-                })
-                .collect();
+            let table = bins.iter().map(CalibrationBin::from).collect();
             (c, table)
         })
         .collect();
@@ -669,20 +669,7 @@ fn multiclass_bootstrap(
             let metrics: Vec<Metrics> = (groups.values())
                 .map(|m| multiclass_point(audit, m, classes))
                 .collect();
-            let reference =
-                (a.reference.as_ref()).and_then(|r| a.groups.iter().position(|g| g.value == *r));
-            if let Some(r) = reference {
-                for (gi, m) in metrics.iter().enumerate().filter(|(gi, _)| *gi != r) {
-                    for (key, d) in pair_disparities(m, &metrics[r]) {
-                        if let Disparity::Pair(p) = d {
-                            for (part, v) in [(0u8, p.ratio), (1, p.difference)] {
-                                let id = (ai, Some(gi), key.clone(), part);
-                                draws.entry(id).or_default().push(v.value);
-                            }
-                        }
-                    }
-                }
-            }
+            push_pair_draws(&mut draws, ai, a, &metrics);
             // The score metrics of each group (the rates have Wilson intervals).
             for (gi, m) in metrics.iter().enumerate() {
                 for (key, v) in m.iter().filter(|(k, _)| multiclass::is_score_metric(k)) {

@@ -60,28 +60,14 @@ pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let batch = match reader.into_iter().next() {
-        Some(b) => Some(b.map_err(|e| schema(path, e.to_string()))?),
-        None => None,
-    };
-    let columns = fields
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let values = batch
-                .as_ref()
-                .and_then(|b| categorical(b.column(i).as_ref()))
-                .map(|c| {
-                    c.codes
-                        .iter()
-                        .map(|&k| c.levels[k as usize].clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            (name, values)
-        })
-        .collect();
-    Ok(super::Sample { columns })
+    match reader.into_iter().next() {
+        Some(batch) => Ok(batch_as_text(
+            &batch.map_err(|e| schema(path, e.to_string()))?,
+        )),
+        None => Ok(super::Sample {
+            columns: fields.into_iter().map(|name| (name, Vec::new())).collect(),
+        }),
+    }
 }
 
 /// Every column of an Arrow record batch as text, as [`sample`] reads them (`None` = null; a

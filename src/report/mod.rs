@@ -469,6 +469,21 @@ pub struct CalibrationBin {
     pub observed_rate: Option<f64>,
 }
 
+impl From<&crate::metrics::calibration::BinRow> for CalibrationBin {
+    /// The report's view of a bin: weighted means, null for an empty bin.
+    fn from(b: &crate::metrics::calibration::BinRow) -> Self {
+        let mean = |sum: f64, w: f64| (w > 0.0).then(|| sum / w);
+        CalibrationBin {
+            lo: b.lo,
+            hi: b.hi,
+            count: b.rows as u64,
+            weight: b.weight,
+            mean_score: mean(b.sum_score, b.weight),
+            observed_rate: mean(b.sum_label, b.weight),
+        }
+    }
+}
+
 /// One point of a ROC curve: decisions `score >= threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RocPoint {

@@ -195,31 +195,26 @@ fn invalid_rows_in_a_table_need_skip_invalid() {
 fn a_table_without_the_group_column_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("p.csv");
-    std::fs::write(
-        &table,
+    // Audit `text` as a partials table by race: an input error naming `expected`.
+    let fails = |text: &str, expected: &str| {
+        std::fs::write(&table, text).unwrap();
+        fairaudit()
+            .args(["run", "--quiet", "--label", "y", "--prediction", "d"])
+            .args(["--protected", "race", "--partials"])
+            .arg(&table)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(expected));
+    };
+    fails(
         "part,g_sex,rows,sum_w,sum_w2,label,decision\nconfusion,a,1,1.0,1.0,1,1\n",
-    )
-    .unwrap();
-    fairaudit()
-        .args(["run", "--quiet", "--label", "y", "--prediction", "d"])
-        .args(["--protected", "race", "--partials"])
-        .arg(&table)
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("g_race"));
+        "g_race",
+    );
     // A decision of 2 names its row and column.
-    std::fs::write(
-        &table,
+    fails(
         "part,g_race,rows,sum_w,sum_w2,label,decision\nconfusion,a,1,1.0,1.0,1,2\n",
-    )
-    .unwrap();
-    fairaudit()
-        .args(["run", "--quiet", "--label", "y", "--prediction", "d"])
-        .args(["--protected", "race", "--partials"])
-        .arg(&table)
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("row 1, column 'decision'"));
+        "row 1, column 'decision'",
+    );
 }
 
 /// Rows of (label, decision, score in thousandths, weight in sevenths, group).
