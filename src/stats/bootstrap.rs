@@ -273,8 +273,18 @@ pub(super) fn multinomial(
     counts: impl Iterator<Item = u64> + Clone,
     rng: &mut ChaCha8Rng,
 ) -> Vec<u64> {
-    let mut left_n: u64 = counts.clone().sum();
-    let mut left_c = left_n;
+    multinomial_of(counts.clone().sum(), counts, rng)
+}
+
+/// A Multinomial(n; c/Σc) draw of `n` rows over categories of counts c, by the same
+/// conditional binomials as [`multinomial`] (which is n = Σc).
+pub(super) fn multinomial_of(
+    n: u64,
+    counts: impl Iterator<Item = u64> + Clone,
+    rng: &mut ChaCha8Rng,
+) -> Vec<u64> {
+    let mut left_n = n;
+    let mut left_c: u64 = counts.clone().sum();
     let mut out = Vec::with_capacity(counts.size_hint().0);
     for c in counts {
         let x = if left_n == 0 || c == 0 {

@@ -21,11 +21,12 @@ use std::collections::BTreeMap;
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Binomial, Distribution};
 
 use crate::aggregate::multiclass::{ClassConfusion, Entry};
 use crate::aggregate::regression::Mass;
 use crate::aggregate::CellKey;
+
+use super::bootstrap::multinomial_of;
 
 /// The random generator of replicate `r`.
 pub fn replicate_rng(seed: u64, r: u64) -> ChaCha8Rng {
@@ -36,21 +37,10 @@ pub fn replicate_rng(seed: u64, r: u64) -> ChaCha8Rng {
 
 /// One draw of a cell's matrix: Multinomial(rows; entry rows / rows) by conditional binomials.
 pub fn resample(m: &ClassConfusion, rng: &mut ChaCha8Rng) -> ClassConfusion {
-    let (mut left_n, mut left_c) = (m.rows, m.rows);
-    let entries = m
-        .entries
-        .iter()
-        .map(|(k, e)| {
-            let x = if left_n == 0 || e.rows == 0 {
-                0
-            } else if e.rows == left_c {
-                left_n
-            } else {
-                let p = e.rows as f64 / left_c as f64;
-                Binomial::new(left_n, p).map_or(0, |b| b.sample(rng))
-            };
-            left_n -= x;
-            left_c -= e.rows;
+    // The entries' rows add up to the matrix's rows.
+    let drawn = super::bootstrap::multinomial(m.entries.values().map(|e| e.rows), rng);
+    let entries = (m.entries.iter().zip(drawn))
+        .map(|((k, e), x)| {
             let per_row = |s: f64| if e.rows > 0 { s / e.rows as f64 } else { 0.0 };
             let drawn = Entry {
                 rows: x,
@@ -81,24 +71,11 @@ pub fn resample_scores(m: &ClassConfusion, drawn: &mut ClassConfusion, rng: &mut
                 .map(|(label, d)| {
                     let n = label_rows.get(label.as_str()).copied().unwrap_or(0);
                     let points: Vec<Mass> = d.points().map(|(_, mass)| mass).collect();
-                    let (mut left_n, mut left_c) = (n, points.iter().map(|p| p.rows).sum::<u64>());
-                    let masses: Vec<Mass> = points
-                        .iter()
-                        .map(|p| {
-                            let x = if left_n == 0 || p.rows == 0 {
-                                0
-                            } else if p.rows == left_c {
-                                left_n
-                            } else {
-                                let q = p.rows as f64 / left_c as f64;
-                                Binomial::new(left_n, q).map_or(0, |b| b.sample(rng))
-                            };
-                            left_n -= x;
-                            left_c -= p.rows;
-                            Mass {
-                                rows: x,
-                                weight: x as f64 * p.weight / p.rows.max(1) as f64,
-                            }
+                    let drawn = multinomial_of(n, points.iter().map(|p| p.rows), rng);
+                    let masses: Vec<Mass> = (points.iter().zip(drawn))
+                        .map(|(p, x)| Mass {
+                            rows: x,
+                            weight: x as f64 * p.weight / p.rows.max(1) as f64,
                         })
                         .collect();
                     (label.clone(), d.with_masses(&masses))
