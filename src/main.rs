@@ -6,6 +6,7 @@ use clap::Parser;
 use fairaudit::cli::{self, Cli, Outcome};
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -25,5 +26,19 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Ask glibc's allocator to keep freed memory for reuse (issue 8). By default it serves
+/// blocks above 128 kB (a batch's columns) with fresh mappings and returns freed memory
+/// soon, so every batch of a large audit paid page faults again for its buffers: a third of
+/// the run's CPU time on a 10-million-row file. Memory then stays at the run's peak (under
+/// 100 MB at 10 and 100 million rows; BENCHMARKS.md) instead of shrinking between batches.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it runs before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
     }
 }

@@ -31,8 +31,9 @@ pub(crate) const GRID_STEPS: u64 = 10_000;
 
 /// Distinct on-grid scores after which exact counts move to the dense grid. The grid (16
 /// bytes per slot, 160 kB) is then about 2.5 times the hash map it replaces, but a push is an
-/// index instead of a hash insert (issue 8). A group needs at least this many rows to get one
-/// (or, in a later row group, this many per row group before it: `CellTable::grid_template`).
+/// index instead of a hash insert (issue 8). A group needs at least this many rows to get one.
+/// The streaming fold counts a cell's rows densely from this many rows per stream on
+/// (`DenseCounts`), which also ends on the grid.
 pub const GRID_AFTER: usize = 1024;
 
 /// How a distribution is keyed.
@@ -259,11 +260,16 @@ pub struct ScorePoint {
 }
 
 impl ScoreDistribution {
-    /// An empty exact distribution stored on the dense grid from the start (the storage a
-    /// group with many scores on the grid ends with anyway).
-    pub(crate) fn on_empty_grid() -> Self {
+    /// An exact distribution of rows of weight 1 from their number per grid slot k and label
+    /// (`rows[2k + label]`, k = 0..=GRID_STEPS), stored on the dense grid (issue 8).
+    pub(crate) fn from_grid_rows(rows: &[u32]) -> Self {
+        let mut grid = Grid::new();
+        for (slot, pair) in grid.rows.iter_mut().zip(rows.chunks_exact(2)) {
+            *slot = [u64::from(pair[0]), u64::from(pair[1])];
+            grid.occupied += usize::from(pair[0] | pair[1] != 0);
+        }
         ScoreDistribution {
-            grid: Grid::new(),
+            grid,
             ..ScoreDistribution::default()
         }
     }

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::input::{self, Batch, Columns, Source};
 
+mod dense;
 mod distribution;
 pub mod multiclass;
 pub mod regression;
@@ -21,7 +22,9 @@ mod stats;
 mod sum;
 pub mod tasks;
 
+use dense::DenseCounts;
 use distribution::GRID_AFTER;
+pub(crate) use distribution::{grid_score, grid_slot, GRID_STEPS};
 pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
 pub use sum::Sum;
@@ -49,20 +52,16 @@ impl CellTable {
         }
     }
 
-    /// Empty unsettled statistics, each with a grid of its own, for every cell whose score
-    /// distribution is on the dense grid and that had at least [`GRID_AFTER`] rows per stream
-    /// over the `streams` streams merged into this table: a row group's stream that starts
-    /// from them skips the hash map phase of those cells (issue 8). Storage only; no value
-    /// depends on it. Memory stays as for grids made on the way: a grid per [`GRID_AFTER`]
-    /// rows of a stream, at most, on average.
-    fn grid_template(&self, bins: usize, streams: u64) -> CellTable {
-        let cells = (self.cells.iter())
-            .filter(|(_, stats)| {
-                stats.score.distribution.on_grid() && stats.rows >= GRID_AFTER as u64 * streams
-            })
-            .map(|(key, _)| (key.clone(), GroupStats::unsettled_on_grid(bins)))
-            .collect();
-        CellTable { cells }
+    /// The cells a new stream counts densely from its first row ([`DenseCounts`]): those
+    /// still unsettled that had at least [`GRID_AFTER`] rows per stream over the `streams`
+    /// streams merged into this table (issue 8). Speed only; no value depends on it.
+    fn dense_template(&self, streams: u64) -> DenseCounts {
+        DenseCounts::with_cells(
+            (self.cells.iter())
+                .filter(|(_, stats)| stats.unsettled && stats.rows >= GRID_AFTER as u64 * streams)
+                .map(|(key, _)| key.clone())
+                .take(dense::MAX_DENSE_CELLS),
+        )
     }
 
     /// Settle every cell ([`GroupStats::settle`]).
@@ -233,12 +232,24 @@ pub fn aggregate_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
 /// [`aggregate_batch`] leaving the cells unsettled, to be merged into a stream's table.
 fn unsettled_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
     let mut table = CellTable::default();
-    fold_batch(batch, options, &mut table);
+    let mut dense = DenseCounts::default();
+    fold_batch(batch, options, &mut table, &mut dense);
+    dense.flush_into(&mut table, options.bins);
     table
 }
 
-/// Continue `folded`'s statistics with the rows of `batch`, in row order within each cell.
-fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) {
+/// Continue `folded`'s statistics with the rows of `batch`, in row order within each cell;
+/// rows of weight 1 with a grid score go to `dense` instead (see [`fold_unit_rows`]), to be
+/// flushed into `folded` when the stream ends.
+fn fold_batch(
+    batch: &Batch,
+    options: AggregateOptions,
+    folded: &mut CellTable,
+    dense: &mut DenseCounts,
+) {
+    if !dense.can_count(batch.len()) {
+        dense.flush_into(folded, options.bins);
+    }
     let (cell_of_row, keys) = cell_indices(batch);
     // Each cell's running statistics continue in place, row by row in file order, so no sum
     // depends on where the reader split the rows into batches (issue 9).
@@ -250,7 +261,7 @@ fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) 
         })
         .collect();
     match (&batch.weight, &batch.score) {
-        (None, Some(score)) => push_rows(&mut stats, batch, &cell_of_row, |_| 1.0, score),
+        (None, Some(score)) => fold_unit_rows(&mut stats, &keys, batch, &cell_of_row, score, dense),
         (Some(w), Some(score)) => push_rows(&mut stats, batch, &cell_of_row, |r| w[r], score),
         (weight, None) => {
             for (row, &cell) in cell_of_row.iter().enumerate() {
@@ -261,6 +272,61 @@ fn fold_batch(batch: &Batch, options: AggregateOptions, folded: &mut CellTable) 
     }
     for (key, cell) in keys.into_iter().zip(stats) {
         folded.cells.insert(key, cell);
+    }
+}
+
+/// Fold the rows of a batch without weights and with a score. A cell that is unsettled and
+/// has (or, with this batch, reaches) [`GRID_AFTER`] rows in the stream is counted in
+/// `dense`, as are those `dense` already counts; its rows with a grid score are counted there,
+/// all at once. Every other row is pushed into its cell, in row order. Unsettled statistics
+/// are integer counts, so neither the split nor the order changes a value (issue 8).
+fn fold_unit_rows(
+    stats: &mut [GroupStats],
+    keys: &[CellKey],
+    batch: &Batch,
+    cell_of_row: &[u32],
+    score: &[f64],
+    dense: &mut DenseCounts,
+) {
+    let rows = cell_of_row.len();
+    let mut rows_of_cell = vec![0u64; keys.len()];
+    for &cell in cell_of_row {
+        rows_of_cell[cell as usize] += 1;
+    }
+    let dense_cell: Vec<u32> = (keys.iter().zip(&*stats).zip(&rows_of_cell))
+        .map(|((key, stats), &n)| {
+            let counted = dense.contains(key)
+                || (dense.has_room()
+                    && (stats.score.distribution.on_grid() || stats.rows + n >= GRID_AFTER as u64));
+            if stats.unsettled && counted {
+                dense.id(key)
+            } else {
+                u32::MAX
+            }
+        })
+        .collect();
+    let slot: Vec<u32> = (score[..rows].iter())
+        .map(|&s| dense::fast_grid_slot(s))
+        .collect();
+    let dense_of_row: Vec<u32> = (cell_of_row.iter().zip(&slot))
+        .map(|(&cell, &slot)| match slot {
+            u32::MAX => u32::MAX,
+            _ => dense_cell[cell as usize],
+        })
+        .collect();
+    let key: Vec<u16> = (slot
+        .iter()
+        .zip(&batch.label[..rows])
+        .zip(&batch.prediction[..rows]))
+    .map(|((&slot, &label), &decision)| dense::row_key(slot, label, decision))
+    .collect();
+    dense.count(&dense_of_row, &key);
+    for (row, _) in (dense_of_row.iter().enumerate()).filter(|(_, &d)| d == u32::MAX) {
+        let (label, decision) = (batch.label[row], batch.prediction[row]);
+        let stats = &mut stats[cell_of_row[row] as usize];
+        if !stats.push_unit(label, decision, slot[row], 1.0) {
+            stats.push_scored(label, decision, score[row], slot[row], 1.0);
+        }
     }
 }
 
@@ -383,6 +449,8 @@ pub struct OrderedMerge {
 struct MergeState {
     /// Streams `0..next_stream`, merged in order.
     merged: CellTable,
+    /// Calibration bins of the statistics (known from the first batch folded).
+    bins: usize,
     next_stream: u64,
     streams: BTreeMap<u64, StreamState>,
     skipped: BTreeMap<String, u64>,
@@ -391,6 +459,8 @@ struct MergeState {
 #[derive(Debug, Default)]
 struct StreamState {
     folded: CellTable,
+    /// Rows of `folded`'s cells counted densely; flushed into it when the stream is merged.
+    dense: DenseCounts,
     next: u64,
     early: BTreeMap<u64, CellTable>,
     /// The reader said that no more batches follow.
@@ -398,6 +468,13 @@ struct StreamState {
 }
 
 impl StreamState {
+    /// The stream's statistics, with its dense counts flushed in.
+    fn into_table(mut self, bins: usize) -> CellTable {
+        let mut table = std::mem::take(&mut self.folded);
+        self.dense.flush_into(&mut table, bins);
+        table
+    }
+
     /// Fold the early batches that are now next.
     fn drain(&mut self) {
         while let Some(next) = self.early.remove(&self.next) {
@@ -415,7 +492,7 @@ impl MergeState {
                 break;
             }
             if let Some(s) = self.streams.remove(&self.next_stream) {
-                self.merged.merge(s.folded);
+                self.merged.merge(s.into_table(self.bins));
             }
             self.next_stream += 1;
         }
@@ -451,17 +528,20 @@ impl OrderedMerge {
         // Only this batch has index `next`, so no other thread touches the table meanwhile:
         // others only add early batches, which are folded after this one.
         let mut folded = std::mem::take(&mut s.folded);
+        let mut dense = std::mem::take(&mut s.dense);
         if index == 0 && folded.cells.is_empty() {
-            folded = (state.merged).grid_template(options.bins, state.next_stream);
+            dense = (state.merged).dense_template(state.next_stream);
         }
+        state.bins = options.bins;
         drop(state);
-        fold_batch(&batch, options, &mut folded);
+        fold_batch(&batch, options, &mut folded, &mut dense);
         let mut state = self.lock();
         for (reason, count) in batch.skipped {
             *state.skipped.entry(reason).or_default() += count;
         }
         let s = state.streams.entry(stream).or_default();
         s.folded = folded;
+        s.dense = dense;
         s.next += 1;
         s.drain();
         state.advance();
@@ -494,10 +574,11 @@ impl OrderedMerge {
     pub fn finish(self) -> (CellTable, BTreeMap<String, u64>) {
         let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut merged = state.merged;
-        for (_, stream) in state.streams {
-            merged.merge(stream.folded);
+        for (_, mut stream) in state.streams {
+            let early = std::mem::take(&mut stream.early);
+            merged.merge(stream.into_table(state.bins));
             // Only reached if a reader skipped an index; still merged in order.
-            for (_, partial) in stream.early {
+            for (_, partial) in early {
                 merged.merge(partial);
             }
         }
@@ -563,6 +644,17 @@ mod tests {
         format!("{t:?}")
     }
 
+    /// [`bits`] with each score distribution as its sorted points, whatever its storage (a
+    /// hash map's order depends on its history).
+    fn canonical_bits(t: &CellTable) -> String {
+        let sorted: Vec<_> = (t.cells.values())
+            .map(|g| g.score.distribution.sorted())
+            .collect();
+        let mut t = t.clone();
+        (t.cells.values_mut()).for_each(|g| g.score.distribution.clear());
+        format!("{} {sorted:?}", bits(&t))
+    }
+
     #[test]
     fn folding_batches_equals_pushing_every_row_in_file_order_to_the_bit() {
         // Many rows on the score grid (so distributions move to dense storage) and some off it.
@@ -598,6 +690,7 @@ mod tests {
             // the sums cannot depend on where batches split (issue 9).
             let mut merged = CellTable::default();
             let mut folded = CellTable::default();
+            let mut dense = DenseCounts::default();
             for p in &parts {
                 for row in 0..p.len() {
                     let level = &p.protected[0].levels[p.protected[0].codes[row] as usize];
@@ -609,36 +702,100 @@ mod tests {
                         .or_insert_with(|| GroupStats::with_bins(opts.bins))
                         .push(p.label[row], p.prediction[row], score, w);
                 }
-                fold_batch(p, opts, &mut folded);
+                fold_batch(p, opts, &mut folded, &mut dense);
             }
+            dense.flush_into(&mut folded, opts.bins);
             folded.settle();
             assert_eq!(folded, merged);
-            let sorted = |t: &CellTable| -> Vec<_> {
-                t.cells
-                    .values()
-                    .map(|g| g.score.distribution.sorted())
-                    .collect()
-            };
             assert_eq!(
-                format!("{:?}", sorted(&folded)),
-                format!("{:?}", sorted(&merged))
+                canonical_bits(&folded),
+                canonical_bits(&merged),
+                "weighted: {weighted}"
             );
-            let strip = |t: &CellTable| {
-                let mut t = t.clone();
-                t.cells
-                    .values_mut()
-                    .for_each(|g| g.score.distribution.clear());
-                bits(&t)
-            };
-            assert_eq!(strip(&folded), strip(&merged), "weighted: {weighted}");
         }
+    }
+
+    /// Rows of one cell per group name, on the grid except every 97th row.
+    fn unit_rows(n: usize, groups: &[&'static str]) -> Vec<(bool, bool, f64, &'static str)> {
+        (0..n)
+            .map(|i| {
+                let s = if i % 97 == 0 {
+                    0.123_456_7
+                } else {
+                    ((i * 7919) % 10_001) as f64 / 1e4
+                };
+                (i % 3 == 0, s >= 0.5, s, groups[i % groups.len()])
+            })
+            .collect()
+    }
+
+    /// The settled table of `rows` folded batch by batch (`split` rows each) into one stream
+    /// with dense counts `dense`.
+    fn folded(rows: &[(bool, bool, f64, &str)], split: usize, mut dense: DenseCounts) -> String {
+        let opts = AggregateOptions { bins: 10 };
+        let mut folded = CellTable::default();
+        for part in rows.chunks(split) {
+            fold_batch(&batch(part), opts, &mut folded, &mut dense);
+        }
+        dense.flush_into(&mut folded, opts.bins);
+        folded.settle();
+        canonical_bits(&folded)
+    }
+
+    #[test]
+    fn dense_counts_flushed_midway_or_full_give_the_same_bits() {
+        // Flushed before every batch that would pass 5,000 rows since the last flush, against
+        // counted to the end; both against every row pushed one by one.
+        let rows = unit_rows(30_000, &["a", "b", ""]);
+        let reference = {
+            let mut table = CellTable::default();
+            for &(label, decision, s, g) in &rows {
+                (table.cells)
+                    .entry(vec![(!g.is_empty()).then(|| g.to_string())])
+                    .or_insert_with(|| GroupStats::with_bins(10))
+                    .push(label, decision, Some(s), 1.0);
+            }
+            canonical_bits(&table)
+        };
+        assert_eq!(folded(&rows, 4000, DenseCounts::default()), reference);
+        assert_eq!(
+            folded(&rows, 4000, DenseCounts::with_limit(5000)),
+            reference
+        );
+    }
+
+    #[test]
+    fn cells_past_the_dense_limit_are_pushed_row_by_row() {
+        // Every dense slot taken by cells of no rows: the batch's cell must take the
+        // row-by-row path, with the same bits.
+        let full = || {
+            DenseCounts::with_cells(
+                (0..dense::MAX_DENSE_CELLS).map(|i| vec![Some(format!("other {i}"))]),
+            )
+        };
+        let rows = unit_rows(3000, &["a"]);
+        let mut dense = full();
+        let mut table = CellTable::default();
+        fold_batch(
+            &batch(&rows),
+            AggregateOptions { bins: 10 },
+            &mut table,
+            &mut dense,
+        );
+        assert!(!dense.contains(&vec![Some("a".to_string())]));
+        assert_eq!(table.cells[&vec![Some("a".to_string())]].rows, 3000);
+        assert_eq!(
+            folded(&rows, 3000, full()),
+            folded(&rows, 3000, DenseCounts::default())
+        );
     }
 
     #[test]
     fn unweighted_streams_settle_to_the_bits_of_one_stream() {
-        // Three cells with every grid score: cells reach the dense grid in stream 0, and later
-        // streams start on it (`grid_template`). Unit rows are integer counts until settled at
-        // the end, so the split into streams cannot change a bit.
+        // Three cells with every grid score: cells are counted densely from stream 0 on, and
+        // later streams count them so from their first row (`dense_template`). Unit rows are
+        // integer counts until settled at the end, so the split into streams cannot change a
+        // bit.
         let groups = ["a", "b", "c"];
         let rows: Vec<(bool, bool, f64, &str)> = (0..17_700)
             .map(|i| {
@@ -651,8 +808,8 @@ mod tests {
         one.fold(input::batch_seq(0, 0), batch(&rows), opts);
         one.end_stream(0);
         let split = OrderedMerge::default();
-        // 5,000 rows per cell, then three streams of 300 per cell: too few distinct scores
-        // for a grid of their own.
+        // 5,000 rows per cell, then three streams of 300 per cell: too few rows to be counted
+        // densely on their own.
         let parts = [
             &rows[..15_000],
             &rows[15_000..15_900],
@@ -662,13 +819,9 @@ mod tests {
             let stream = stream as u64;
             split.fold(input::batch_seq(stream, 0), batch(part), opts);
             if stream >= 1 {
-                // Started from the template: on the grid.
+                // Started from the template: every cell counted densely.
                 let state = split.lock();
-                let folded = &state.streams[&stream].folded;
-                assert!(folded
-                    .cells
-                    .values()
-                    .all(|c| c.score.distribution.on_grid()));
+                assert_eq!(state.streams[&stream].dense.cells().len(), 3);
             }
             split.end_stream(stream);
         }

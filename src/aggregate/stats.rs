@@ -153,13 +153,6 @@ impl GroupStats {
         }
     }
 
-    /// [`unsettled`](Self::unsettled) with its score distribution already on the dense grid.
-    pub(crate) fn unsettled_on_grid(bins: usize) -> Self {
-        let mut stats = Self::unsettled(bins);
-        stats.score.distribution = ScoreDistribution::on_empty_grid();
-        stats
-    }
-
     /// Add one row.
     pub fn push(&mut self, label: bool, decision: bool, score: Option<f64>, weight: f64) {
         self.settle();

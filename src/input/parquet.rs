@@ -812,13 +812,15 @@ fn valid_binary(array: &dyn Array) -> Option<Vec<bool>> {
         P::Native: TryInto<i64>,
     {
         let values = array.as_primitive_opt::<P>()?.values();
-        (values.iter())
-            .map(|&v| match v.try_into().ok()? {
-                0 => Some(false),
-                1 => Some(true),
-                _ => None,
-            })
-            .collect()
+        let mut binary = Vec::with_capacity(values.len());
+        for &v in values.iter() {
+            binary.push(match v.try_into().ok()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            });
+        }
+        Some(binary)
     }
     if array.null_count() > 0 {
         return None;
@@ -1028,9 +1030,12 @@ fn valid_dictionary_codes(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u
         K::Native: TryInto<usize>,
     {
         let keys = keys.as_primitive_opt::<K>()?;
-        (keys.values().iter())
-            .map(|&k| value_codes.get(k.try_into().ok()?).copied())
-            .collect()
+        // Sized once: collecting into `Option<Vec<_>>` would grow the vector step by step.
+        let mut codes = Vec::with_capacity(keys.len());
+        for &k in keys.values() {
+            codes.push(*value_codes.get(k.try_into().ok()?)?);
+        }
+        Some(codes)
     }
     if keys.null_count() > 0 {
         return None;

@@ -13,7 +13,9 @@
 //! the group has one label class, and the slope also when all scores are equal or the classes
 //! are separated by the score (no finite maximum of the likelihood).
 
-use crate::aggregate::ScorePoint;
+use std::sync::OnceLock;
+
+use crate::aggregate::{grid_score, grid_slot, ScorePoint, GRID_STEPS};
 
 use super::Value;
 
@@ -46,12 +48,26 @@ struct Obs {
     pos: f64,
 }
 
+/// [`logit`] of `s`, looked up when `s` is a score k/10⁴ of the dense grid (most scores of
+/// large groups; issue 8): the same value, without a logarithm per point and fit.
+fn logit_of(s: f64) -> f64 {
+    static GRID: OnceLock<Vec<f64>> = OnceLock::new();
+    match grid_slot(s) {
+        Some(k) => GRID.get_or_init(|| {
+            (0..=GRID_STEPS as usize)
+                .map(|k| logit(grid_score(k)))
+                .collect()
+        })[k],
+        None => logit(s),
+    }
+}
+
 fn observations(points: &[ScorePoint]) -> Vec<Obs> {
     points
         .iter()
         .filter(|p| p.negatives + p.positives > 0.0)
         .map(|p| Obs {
-            x: logit(p.score),
+            x: logit_of(p.score),
             neg: p.negatives,
             pos: p.positives,
         })
@@ -62,7 +78,9 @@ fn observations(points: &[ScorePoint]) -> Vec<Obs> {
 /// gradient g and negative Hessian H in (b₀, b₁).
 #[derive(Debug, Clone, Copy, Default)]
 struct Evaluation {
-    ll: f64,
+    /// The log-likelihood, when it was asked for: only a line search compares it, so full
+    /// Newton steps skip its logarithm per observation (issue 8).
+    ll: Option<f64>,
     g0: f64,
     g1: f64,
     h00: f64,
@@ -70,17 +88,21 @@ struct Evaluation {
     h11: f64,
 }
 
-/// [`Evaluation`] in one pass, one exponential and one logarithm per observation: with
-/// e = exp(−|z|) and t = ln(1 + e), ln σ(z) = −(max(−z, 0) + t), ln(1 − σ(z)) = −(max(z, 0) + t)
-/// (no cancellation), and σ(z) = 1/(1 + e) for z ≥ 0, e/(1 + e) below.
-fn evaluate(obs: &[Obs], b0: f64, b1: f64, offset: f64) -> Evaluation {
+/// [`Evaluation`] in one pass, one exponential per observation and, `with_ll`, one logarithm:
+/// with e = exp(−|z|) and t = ln(1 + e), ln σ(z) = −(max(−z, 0) + t),
+/// ln(1 − σ(z)) = −(max(z, 0) + t) (no cancellation), and σ(z) = 1/(1 + e) for z ≥ 0,
+/// e/(1 + e) below.
+fn evaluate(obs: &[Obs], b0: f64, b1: f64, offset: f64, with_ll: bool) -> Evaluation {
     let mut at = Evaluation::default();
+    let mut ll = 0.0;
     for o in obs {
         let z = b0 + b1 * o.x + offset * o.x;
         let e = (-z.abs()).exp();
-        let t = ln_1p(e);
-        let (ln_p, ln_q) = (-((-z).max(0.0) + t), -(z.max(0.0) + t));
-        at.ll += o.pos * ln_p + o.neg * ln_q;
+        if with_ll {
+            let t = ln_1p(e);
+            let (ln_p, ln_q) = (-((-z).max(0.0) + t), -(z.max(0.0) + t));
+            ll += o.pos * ln_p + o.neg * ln_q;
+        }
         let p = if z >= 0.0 {
             1.0 / (1.0 + e)
         } else {
@@ -95,6 +117,7 @@ fn evaluate(obs: &[Obs], b0: f64, b1: f64, offset: f64) -> Evaluation {
         at.h01 += w * o.x;
         at.h11 += w * o.x * o.x;
     }
+    at.ll = with_ll.then_some(ll);
     at
 }
 
@@ -125,7 +148,7 @@ pub fn fit(points: &[ScorePoint]) -> Recalibration {
     // Both models have z = x at their start (α = 0; β₀ = 0, β₁ = 1), and the two-parameter
     // model at (β₀, β₁) = (α, 1) has the offset model's z = α + x: the slope fit starts from
     // the intercept fit's last point, with its evaluation (issue 8: fewer passes).
-    let start = evaluate(&obs, 0.0, 0.0, 1.0);
+    let start = evaluate(&obs, 0.0, 0.0, 1.0, false);
     let (intercept, last) = fit_intercept(&obs, start);
     Recalibration {
         intercept,
@@ -149,8 +172,9 @@ fn fit_intercept(obs: &[Obs], start: Evaluation) -> (Value, Option<(f64, Evaluat
         if (g / h).abs() < TOLERANCE * (1.0 + (a + g / h).abs()) {
             return (Value::defined(a + g / h), Some((a, at)));
         }
-        let (step, next) =
-            newton_step(g * g / h, at.ll, |t| evaluate(obs, a + t * g / h, 0.0, 1.0));
+        let (step, next) = newton_step(g * g / h, at.ll, |t, with_ll| {
+            evaluate(obs, a + t * g / h, 0.0, 1.0, with_ll)
+        });
         let delta = step * g / h;
         a += delta;
         at = next.unwrap_or(at);
@@ -188,8 +212,8 @@ fn fit_slope(obs: &[Obs], (b0, at): (f64, Evaluation)) -> Value {
         if converged(d0, d1, b0 + d0, b1 + d1) {
             return Value::defined(b1 + d1);
         }
-        let (step, next) = newton_step(g0 * d0 + g1 * d1, at.ll, |t| {
-            evaluate(obs, b0 + t * d0, b1 + t * d1, 0.0)
+        let (step, next) = newton_step(g0 * d0 + g1 * d1, at.ll, |t, with_ll| {
+            evaluate(obs, b0 + t * d0, b1 + t * d1, 0.0, with_ll)
         });
         b0 += step * d0;
         b1 += step * d1;
@@ -205,16 +229,19 @@ fn fit_slope(obs: &[Obs], (b0, at): (f64, Evaluation)) -> Value {
 /// once λ² < [`FULL_STEPS_BELOW`], where Newton converges quadratically and the change of the
 /// log-likelihood (about λ²/2) would soon drown in its rounding error, so that comparing
 /// log-likelihoods would stop the fit short of the maximum; a [`line_search`] before.
+/// `eval(t, with_ll)` evaluates the step t; `base` is the log-likelihood at t = 0, if known.
 fn newton_step(
     decrement: f64,
-    base: f64,
-    eval: impl Fn(f64) -> Evaluation,
+    base: Option<f64>,
+    eval: impl Fn(f64, bool) -> Evaluation,
 ) -> (f64, Option<Evaluation>) {
     if decrement < FULL_STEPS_BELOW {
-        (1.0, Some(eval(1.0)))
-    } else {
-        line_search(eval, base)
+        return (1.0, Some(eval(1.0, false)));
     }
+    let base = base
+        .or_else(|| eval(0.0, true).ll)
+        .unwrap_or(f64::NEG_INFINITY);
+    line_search(|t| eval(t, true), base)
 }
 
 /// Largest step t ∈ {1, ½, ¼, …} whose evaluation does not decrease the log-likelihood from
@@ -223,7 +250,7 @@ fn line_search(eval: impl Fn(f64) -> Evaluation, base: f64) -> (f64, Option<Eval
     let mut t = 1.0;
     for _ in 0..60 {
         let at = eval(t);
-        if at.ll >= base {
+        if at.ll.is_some_and(|ll| ll >= base) {
             return (t, Some(at));
         }
         t *= 0.5;
@@ -321,7 +348,7 @@ mod tests {
         let fit = fit(&points);
         let obs = observations(&points);
         let a = fit.intercept.value.expect("intercept");
-        let at = evaluate(&obs, a, 0.0, 1.0);
+        let at = evaluate(&obs, a, 0.0, 1.0, false);
         assert!(
             (at.g0 / at.h00).abs() < 1e-12,
             "intercept step {}",
@@ -331,10 +358,10 @@ mod tests {
         let b1 = fit.slope.value.expect("slope");
         let mut b0 = 0.0;
         for _ in 0..100 {
-            let at = evaluate(&obs, b0, b1, 0.0);
+            let at = evaluate(&obs, b0, b1, 0.0, false);
             b0 += at.g0 / at.h00;
         }
-        let at = evaluate(&obs, b0, b1, 0.0);
+        let at = evaluate(&obs, b0, b1, 0.0, false);
         let det = at.h00 * at.h11 - at.h01 * at.h01;
         let d1 = (at.h00 * at.g1 - at.h01 * at.g0) / det;
         assert!(d1.abs() < 1e-12, "slope step {d1}");
