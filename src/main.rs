@@ -32,8 +32,9 @@ fn main() -> ExitCode {
 /// Ask glibc's allocator to keep freed memory for reuse (issue 8). By default it serves
 /// blocks above 128 kB (a batch's columns) with fresh mappings and returns freed memory
 /// soon, so every batch of a large audit paid page faults again for its buffers: a third of
-/// the run's CPU time on a 10-million-row file. Memory then stays at the run's peak (under
-/// 100 MB at 10 and 100 million rows; BENCHMARKS.md) instead of shrinking between batches.
+/// the CPU samples of a 10-million-row audit were in the kernel. Memory then stays at the
+/// run's peak (under 100 MB at 10 and 100 million rows; BENCHMARKS.md) instead of shrinking
+/// between batches.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it runs before any other thread starts.

@@ -28,8 +28,9 @@ pub(crate) const MAX_DENSE_CELLS: usize = 400;
 /// cost a page fault (two when its first access is a read).
 static FREE_ROWS: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
 
-/// Most arrays kept in [`FREE_ROWS`].
-const MAX_FREE_ROWS: usize = 4;
+/// Most arrays kept in [`FREE_ROWS`]: about one per thread folding a stream, so that at most
+/// a few arrays of up to 32 MB ever exist.
+const MAX_FREE_ROWS: usize = 2;
 
 /// The grid slot k of a score equal to `k / GRID_STEPS`, else `u32::MAX`: the value of
 /// [`grid_slot`](super::distribution::grid_slot) without a call to `round` (x86-64 without
