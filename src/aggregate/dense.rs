@@ -11,9 +11,9 @@
 //! histogram loop instead of a call per row).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use super::distribution::{ScoreDistribution, GRID_STEPS};
+use super::pool::BufferPool;
 use super::stats::Confusion;
 use super::{CellKey, CellTable, GroupStats};
 
@@ -24,28 +24,9 @@ const SLOTS: usize = GRID_STEPS as usize + 1;
 /// take the row-by-row path, so memory stays bounded however many cells there are.
 pub(crate) const MAX_DENSE_CELLS: usize = 400;
 
-/// Count arrays of finished streams, reused by the next stream: each fresh zeroed page would
-/// cost a page fault (two when its first access is a read).
-static FREE_ROWS: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
-
-/// Most arrays kept in [`FREE_ROWS`]: about one per thread folding a stream, so that at most
-/// a few arrays of up to 32 MB ever exist.
-const MAX_FREE_ROWS: usize = 2;
-
-/// The grid slot k of a score equal to `k / GRID_STEPS`, else `u32::MAX`: the value of
-/// [`grid_slot`](super::distribution::grid_slot) without a call to `round` (x86-64 without
-/// SSE4.1 has no rounding instruction). For s in [0, 1], `⌊s·10⁴ + ½⌋` differs from
-/// `round(s·10⁴)` only when s·10⁴ lies within rounding of a half-integer, and then neither
-/// k / 10⁴ equals s, so both give "not on the grid".
-#[inline(always)]
-pub(crate) fn fast_grid_slot(s: f64) -> u32 {
-    let k = (s * GRID_STEPS as f64 + 0.5) as u32; // saturating; NaN → 0
-    if k <= GRID_STEPS as u32 && f64::from(k) / GRID_STEPS as f64 == s {
-        k
-    } else {
-        u32::MAX
-    }
-}
+/// Count arrays of finished streams, reused by the next stream: at most two, about one per
+/// thread folding a stream, so that only a few arrays of up to 32 MB ever exist.
+static COUNT_ARRAYS: BufferPool<u32> = BufferPool::new(2);
 
 /// The key [`DenseCounts::count`] takes for a row at grid slot `slot` (at most
 /// `GRID_STEPS`): `slot · 4 + label · 2 + decision`.
@@ -111,12 +92,7 @@ impl DenseCounts {
             return id;
         }
         if self.rows.capacity() == 0 {
-            self.rows = FREE_ROWS
-                .lock()
-                .ok()
-                .and_then(|mut free| free.pop())
-                .unwrap_or_default();
-            self.rows.clear();
+            self.rows = COUNT_ARRAYS.take();
         }
         let id = self.keys.len() as u32;
         self.ids.insert(key.clone(), id);
@@ -175,6 +151,7 @@ impl DenseCounts {
         if self.counted == 0 {
             return;
         }
+        let mut counted = CellTable::default();
         for (id, key) in self.keys.iter().enumerate() {
             let [tn, fp, fn_, tp] = self.confusion[id];
             let rows = tn + fp + fn_ + tp;
@@ -187,13 +164,9 @@ impl DenseCounts {
             stats.score.rows = rows;
             stats.score.distribution =
                 ScoreDistribution::from_grid_rows(&self.rows[id * 2 * SLOTS..][..2 * SLOTS]);
-            match table.cells.get_mut(key) {
-                Some(mine) => mine.merge(&stats),
-                None => {
-                    table.cells.insert(key.clone(), stats);
-                }
-            }
+            counted.cells.insert(key.clone(), stats);
         }
+        table.merge(counted);
         self.rows.fill(0);
         self.confusion.fill([0; 4]);
         self.counted = 0;
@@ -209,44 +182,6 @@ impl DenseCounts {
 impl Drop for DenseCounts {
     /// Hand the count array to the next stream.
     fn drop(&mut self) {
-        if self.rows.capacity() == 0 {
-            return;
-        }
-        if let Ok(mut free) = FREE_ROWS.lock() {
-            if free.len() < MAX_FREE_ROWS {
-                free.push(std::mem::take(&mut self.rows));
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aggregate::distribution::grid_slot;
-
-    #[test]
-    fn fast_grid_slot_agrees_with_grid_slot() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let mut scores: Vec<f64> = vec![0.0, -0.0, 1.0, 0.5, 0.00005, 0.99995, 1e-300, f64::NAN];
-        for k in 0..=10_000u64 {
-            let s = k as f64 / 1e4;
-            // The grid score, its neighbours and the half-way points.
-            scores.extend([s, f64::from_bits(s.to_bits() + 1), (k as f64 + 0.5) / 1e4]);
-            if k > 0 {
-                scores.push(f64::from_bits(s.to_bits() - 1));
-            }
-        }
-        scores.extend((0..100_000).map(|_| (next() >> 11) as f64 / (1u64 << 53) as f64));
-        for s in scores {
-            let expected = grid_slot(s).map_or(u32::MAX, |k| k as u32);
-            assert_eq!(fast_grid_slot(s), expected, "score {s:e}");
-        }
+        COUNT_ARRAYS.give(std::mem::take(&mut self.rows));
     }
 }

@@ -17,6 +17,7 @@ use crate::input::{self, Batch, Columns, Source};
 mod dense;
 mod distribution;
 pub mod multiclass;
+mod pool;
 pub mod regression;
 mod stats;
 mod sum;
@@ -305,9 +306,7 @@ fn fold_unit_rows(
             }
         })
         .collect();
-    let slot: Vec<u32> = (score[..rows].iter())
-        .map(|&s| dense::fast_grid_slot(s))
-        .collect();
+    let slot = grid_slots(&score[..rows]);
     let dense_of_row: Vec<u32> = (cell_of_row.iter().zip(&slot))
         .map(|(&cell, &slot)| match slot {
             u32::MAX => u32::MAX,
@@ -330,6 +329,13 @@ fn fold_unit_rows(
     }
 }
 
+/// The [`grid_slot`] of each score, `u32::MAX` for a score off the grid.
+fn grid_slots(score: &[f64]) -> Vec<u32> {
+    (score.iter())
+        .map(|&s| grid_slot(s).map_or(u32::MAX, |k| k as u32))
+        .collect()
+}
+
 /// Push every row of a batch with a score column into its cell, in row order.
 ///
 /// The score slots of the rows are scattered over the cells' distributions, so each row's
@@ -345,9 +351,7 @@ fn push_rows(
     let rows = cell_of_row.len();
     let (label, prediction) = (&batch.label[..rows], &batch.prediction[..rows]);
     let score = &score[..rows];
-    let slots: Vec<u32> = (score.iter())
-        .map(|&s| distribution::grid_slot(s).map_or(u32::MAX, |k| k as u32))
-        .collect();
+    let slots = grid_slots(score);
     // How many rows ahead a row's score slot is prefetched: enough to cover a miss to L3.
     const AHEAD: usize = 16;
     for (row, &cell) in cell_of_row.iter().enumerate() {
