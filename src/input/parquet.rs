@@ -26,7 +26,8 @@ use arrow_array::types::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
     UInt64Type, UInt8Type,
 };
-use arrow_array::{new_empty_array, Array, ArrowPrimitiveType, RecordBatch};
+use arrow_array::{new_empty_array, Array, ArrowNativeTypeOp, ArrowPrimitiveType, RecordBatch};
+use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Schema};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -807,20 +808,13 @@ macro_rules! with_integer_type {
 /// A label or prediction column of 0/1 integers or booleans without nulls, as booleans;
 /// `None` for any other type, a null, or another value.
 fn valid_binary(array: &dyn Array) -> Option<Vec<bool>> {
-    fn ints<P: ArrowPrimitiveType>(array: &dyn Array) -> Option<Vec<bool>>
-    where
-        P::Native: TryInto<i64>,
-    {
+    /// Checked in one pass without early exit, then converted: both loops vectorise
+    /// (issue 8; a match and push per value took 6% of an audit).
+    fn ints<P: ArrowPrimitiveType>(array: &dyn Array) -> Option<Vec<bool>> {
         let values = array.as_primitive_opt::<P>()?.values();
-        let mut binary = Vec::with_capacity(values.len());
-        for &v in values.iter() {
-            binary.push(match v.try_into().ok()? {
-                0 => false,
-                1 => true,
-                _ => return None,
-            });
-        }
-        Some(binary)
+        let (zero, one) = (P::Native::ZERO, P::Native::ONE);
+        let binary = (values.iter()).fold(true, |ok, &v| ok & ((v == zero) | (v == one)));
+        binary.then(|| values.iter().map(|&v| v == one).collect())
     }
     if array.null_count() > 0 {
         return None;
@@ -1025,17 +1019,21 @@ fn dictionary_categorical(dict: &dyn arrow_array::AnyDictionaryArray) -> Option<
 /// The codes of dictionary keys without nulls, each a valid index into the dictionary
 /// (whose values have codes `value_codes`); `None` otherwise (issue 8: no `Option` per row).
 fn valid_dictionary_codes(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>> {
-    fn of<K: ArrowPrimitiveType>(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>>
-    where
-        K::Native: TryInto<usize>,
-    {
-        let keys = keys.as_primitive_opt::<K>()?;
-        // Sized once: collecting into `Option<Vec<_>>` would grow the vector step by step.
-        let mut codes = Vec::with_capacity(keys.len());
-        for &k in keys.values() {
-            codes.push(*value_codes.get(k.try_into().ok()?)?);
+    /// The largest key first (a negative key becomes a huge `usize`), then the look-ups
+    /// without a failure path: both loops are tight (issue 8). When every dictionary value is
+    /// its own level, in order (the usual dictionary), the codes are the keys themselves.
+    fn of<K: ArrowPrimitiveType>(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>> {
+        let keys = keys.as_primitive_opt::<K>()?.values();
+        let largest = (keys.iter()).fold(0, |m: usize, k| m.max(k.as_usize()));
+        if !keys.is_empty() && largest >= value_codes.len() {
+            return None;
         }
-        Some(codes)
+        let identity = (value_codes.iter().enumerate()).all(|(i, &code)| code as usize == i);
+        Some(if identity {
+            keys.iter().map(|k| k.as_usize() as u32).collect()
+        } else {
+            keys.iter().map(|k| value_codes[k.as_usize()]).collect()
+        })
     }
     if keys.null_count() > 0 {
         return None;
@@ -1526,6 +1524,48 @@ mod tests {
         assert!(
             msg.contains("label, score, prediction, race, sex, age"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn whole_column_conversions_accept_exactly_the_valid_columns() {
+        let ints = |v: Vec<Option<i64>>| Int64Array::from(v);
+        assert_eq!(
+            valid_binary(&ints(vec![Some(0), Some(1), Some(1)])),
+            Some(vec![false, true, true])
+        );
+        assert_eq!(valid_binary(&ints(vec![Some(0), Some(2)])), None);
+        assert_eq!(valid_binary(&ints(vec![Some(1), Some(-1)])), None);
+        assert_eq!(valid_binary(&ints(vec![Some(1), None])), None);
+        assert_eq!(
+            valid_binary(&BooleanArray::from(vec![true, false])),
+            Some(vec![true, false])
+        );
+
+        let keys = Int8Array::from(vec![0, 2, 1, 2]);
+        // Distinct dictionary values: the codes are the keys.
+        assert_eq!(
+            valid_dictionary_codes(&keys, &[0, 1, 2]),
+            Some(vec![0, 2, 1, 2])
+        );
+        // A repeated dictionary value: both of its keys get its one code.
+        assert_eq!(
+            valid_dictionary_codes(&keys, &[0, 1, 0]),
+            Some(vec![0, 0, 1, 0])
+        );
+        // A key past the dictionary, a negative key, a null: the row-by-row path.
+        assert_eq!(valid_dictionary_codes(&keys, &[0, 1]), None);
+        assert_eq!(
+            valid_dictionary_codes(&Int8Array::from(vec![0, -1]), &[0, 1]),
+            None
+        );
+        assert_eq!(
+            valid_dictionary_codes(&Int8Array::from(vec![Some(0), None]), &[0, 1]),
+            None
+        );
+        assert_eq!(
+            valid_dictionary_codes(&Int8Array::from(Vec::<i8>::new()), &[]),
+            Some(vec![])
         );
     }
 

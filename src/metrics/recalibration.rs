@@ -172,9 +172,12 @@ fn fit_intercept(obs: &[Obs], start: Evaluation) -> (Value, Option<(f64, Evaluat
         if (g / h).abs() < TOLERANCE * (1.0 + (a + g / h).abs()) {
             return (Value::defined(a + g / h), Some((a, at)));
         }
-        let (step, next) = newton_step(g * g / h, at.ll, |t, with_ll| {
-            evaluate(obs, a + t * g / h, 0.0, 1.0, with_ll)
-        });
+        let (step, next) = newton_step(
+            g * g / h,
+            at.ll,
+            |t, with_ll| evaluate(obs, a + t * g / h, 0.0, 1.0, with_ll),
+            |at| at.g0 * g / h,
+        );
         let delta = step * g / h;
         a += delta;
         at = next.unwrap_or(at);
@@ -212,9 +215,12 @@ fn fit_slope(obs: &[Obs], (b0, at): (f64, Evaluation)) -> Value {
         if converged(d0, d1, b0 + d0, b1 + d1) {
             return Value::defined(b1 + d1);
         }
-        let (step, next) = newton_step(g0 * d0 + g1 * d1, at.ll, |t, with_ll| {
-            evaluate(obs, b0 + t * d0, b1 + t * d1, 0.0, with_ll)
-        });
+        let (step, next) = newton_step(
+            g0 * d0 + g1 * d1,
+            at.ll,
+            |t, with_ll| evaluate(obs, b0 + t * d0, b1 + t * d1, 0.0, with_ll),
+            |at| at.g0 * d0 + at.g1 * d1,
+        );
         b0 += step * d0;
         b1 += step * d1;
         at = next.unwrap_or(at);
@@ -229,14 +235,23 @@ fn fit_slope(obs: &[Obs], (b0, at): (f64, Evaluation)) -> Value {
 /// once λ² < [`FULL_STEPS_BELOW`], where Newton converges quadratically and the change of the
 /// log-likelihood (about λ²/2) would soon drown in its rounding error, so that comparing
 /// log-likelihoods would stop the fit short of the maximum; a [`line_search`] before.
-/// `eval(t, with_ll)` evaluates the step t; `base` is the log-likelihood at t = 0, if known.
+/// `eval(t, with_ll)` evaluates the step t; `base` is the log-likelihood at t = 0, if known;
+/// `slope(at)` is the derivative ℓ'(t) of the log-likelihood along the direction, from the
+/// gradient of the evaluation at t.
+///
+/// Before a line search, the full step is evaluated without the log-likelihood: ℓ is concave
+/// along the line and rises at t = 0 (ℓ'(0) is the decrement), so if ℓ'(1) ≥ 0 as well, ℓ
+/// rises on all of [0, 1] and the line search would take t = 1. Only an overshooting step
+/// (ℓ'(1) < 0) needs the log-likelihoods and their logarithm per observation (issue 8).
 fn newton_step(
     decrement: f64,
     base: Option<f64>,
     eval: impl Fn(f64, bool) -> Evaluation,
+    slope: impl Fn(&Evaluation) -> f64,
 ) -> (f64, Option<Evaluation>) {
-    if decrement < FULL_STEPS_BELOW {
-        return (1.0, Some(eval(1.0, false)));
+    let full = eval(1.0, false);
+    if decrement < FULL_STEPS_BELOW || slope(&full) >= 0.0 {
+        return (1.0, Some(full));
     }
     let base = base
         .or_else(|| eval(0.0, true).ll)
@@ -366,6 +381,32 @@ mod tests {
         let d1 = (at.h00 * at.g1 - at.h01 * at.g0) / det;
         assert!(d1.abs() < 1e-12, "slope step {d1}");
         assert!((b1 - 0.9).abs() < 0.01 && (a - 0.1).abs() < 0.1, "{a} {b1}");
+    }
+
+    /// ℓ(t) = −(t − c)² along a direction: ℓ'(t) = 2(c − t).
+    fn quadratic(c: f64) -> impl Fn(f64, bool) -> Evaluation {
+        move |t, with_ll| Evaluation {
+            ll: with_ll.then(|| -(t - c) * (t - c)),
+            g0: 2.0 * (c - t),
+            ..Evaluation::default()
+        }
+    }
+
+    #[test]
+    fn newton_steps_take_the_full_step_unless_it_lowers_the_likelihood() {
+        let slope = |at: &Evaluation| at.g0;
+        // Still rising at t = 1: the full step, without a log-likelihood.
+        let no_ll = |t: f64, with_ll: bool| {
+            assert!(!with_ll, "asked for the log-likelihood at {t}");
+            quadratic(3.0)(t, with_ll)
+        };
+        assert_eq!(newton_step(6.0, None, no_ll, slope).0, 1.0);
+        // Past the maximum at t = 1 but higher than at 0: the line search keeps t = 1.
+        assert_eq!(newton_step(1.2, None, quadratic(0.6), slope).0, 1.0);
+        // Past the maximum and lower than at 0: halved until ℓ(t) ≥ ℓ(0) (at t = 1/8).
+        assert_eq!(newton_step(0.2, None, quadratic(0.1), slope).0, 0.125);
+        // A small decrement: the full step whatever it does.
+        assert_eq!(newton_step(0.002, None, quadratic(0.001), slope).0, 1.0);
     }
 
     #[test]
