@@ -11,6 +11,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::input::{self, Batch, Columns, Source};
 
@@ -65,9 +67,11 @@ impl CellTable {
         )
     }
 
-    /// Settle every cell ([`GroupStats::settle`]).
+    /// Settle every cell ([`GroupStats::settle`]), in parallel: a cell's sums over its score
+    /// distribution do not depend on the other cells (issue 8: 40 cells of 10,001 grid scores
+    /// took 29 ms on one thread).
     pub(crate) fn settle(&mut self) {
-        self.cells.values_mut().for_each(GroupStats::settle);
+        (self.cells.par_iter_mut()).for_each(|(_, stats)| stats.settle());
     }
 
     /// Statistics of the groups formed by the protected columns at `positions`

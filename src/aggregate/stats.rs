@@ -257,10 +257,7 @@ fn grid_logs() -> &'static [(f64, f64)] {
     static LOGS: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
     LOGS.get_or_init(|| {
         (0..=GRID_STEPS as usize)
-            .map(|k| {
-                let p = clipped(grid_score(k));
-                (p.ln(), (1.0 - p).ln())
-            })
+            .map(|k| clipped_logs(grid_score(k)))
             .collect()
     })
 }
@@ -268,6 +265,21 @@ fn grid_logs() -> &'static [(f64, f64)] {
 /// The probability used in the log loss: `s` clipped to [ε, 1 − ε].
 fn clipped(s: f64) -> f64 {
     s.clamp(f64::EPSILON, 1.0 - f64::EPSILON)
+}
+
+/// `(ln p, ln(1 − p))` of score `s`, p clipped as in the log loss.
+fn clipped_logs(s: f64) -> (f64, f64) {
+    let p = clipped(s);
+    (p.ln(), (1.0 - p).ln())
+}
+
+/// [`clipped_logs`], looked up when `s` is a grid score (most points of a large group's
+/// distribution: no logarithm per point when its cell is settled; issue 8).
+fn log_probabilities(s: f64) -> (f64, f64) {
+    match super::distribution::grid_slot(s) {
+        Some(k) => grid_logs()[k],
+        None => clipped_logs(s),
+    }
 }
 
 impl ScoreStats {
@@ -286,10 +298,7 @@ impl ScoreStats {
         self.sum_squared_error += w * (s - y) * (s - y);
         let (ln_p, ln_q) = match grid_logs().get(slot as usize) {
             Some(&logs) => logs,
-            None => {
-                let p = clipped(s);
-                (p.ln(), (1.0 - p).ln())
-            }
+            None => clipped_logs(s),
         };
         self.sum_log_loss += -w * if label { ln_p } else { ln_q };
         if !self.bins.is_empty() {
@@ -316,9 +325,9 @@ impl ScoreStats {
             self.sum_squared_error.add_product(negatives, s * s);
             self.sum_squared_error
                 .add_product(positives, (s - 1.0) * (s - 1.0));
-            let q = clipped(s);
-            self.sum_log_loss.add_product(positives, -q.ln());
-            self.sum_log_loss.add_product(negatives, -(1.0 - q).ln());
+            let (ln_p, ln_q) = log_probabilities(s);
+            self.sum_log_loss.add_product(positives, -ln_p);
+            self.sum_log_loss.add_product(negatives, -ln_q);
             if bins > 0 {
                 let bin = &mut self.bins[bin_index(s, bins)];
                 bin.rows += n as u64;
