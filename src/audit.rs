@@ -162,14 +162,18 @@ pub fn build_report(
     );
     // Attributes and their groups are independent: their metrics (sorting distributions,
     // recalibration fits) are computed in parallel and collected in order.
-    let attributes = audit
+    // Each attribute's groups are kept for the intervals and tests of `stats::annotate`.
+    let (attributes, groups): (Vec<_>, Vec<_>) = audit
         .attributes
         .par_iter()
         .map(|def| {
             let groups = agg.table.roll_up(&def.positions);
-            attribute_report(audit, def, groups, &total, &overall_metrics)
+            let report = attribute_report(audit, def, &groups, &total, &overall_metrics)?;
+            Ok((report, groups))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let mut report = report_frame(audit, agg.rows_read, total.rows, &agg.skipped, sha256);
     report.overall = Overall {
         count: total.rows,
@@ -182,6 +186,7 @@ pub fn build_report(
         &audit.uncertainty,
         audit.binning,
         &agg.table,
+        (&total, &groups),
         &audit.attributes,
         &mut report,
     );
@@ -306,7 +311,7 @@ pub fn group_label(key: &CellKey) -> String {
 fn attribute_report(
     audit: &Audit,
     def: &AttributeDef,
-    groups: BTreeMap<CellKey, GroupStats>,
+    groups: &BTreeMap<CellKey, GroupStats>,
     total: &GroupStats,
     overall: &Metrics,
 ) -> Result<AttributeReport> {

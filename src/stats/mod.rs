@@ -278,21 +278,24 @@ pub fn attach_rate_cis(
 
 /// Add intervals, tests, minimum detectable differences and (with `opts.bootstrap > 0`)
 /// bootstrap intervals to `report`, which [`crate::audit::build_report`] made from `table`
-/// with the attributes `defs`. No `value` changes.
+/// with the attributes `defs`; `rolled` is the table's total and each attribute's groups
+/// (`table.total()` and `table.roll_up` of each attribute, as the report used them). No `value`
+/// changes.
 pub fn annotate(
     opts: &Uncertainty,
     binning: Binning,
     table: &CellTable,
+    rolled: (&GroupStats, &[BTreeMap<CellKey, GroupStats>]),
     defs: &[AttributeDef],
     report: &mut AuditReport,
 ) {
     let alpha = 1.0 - opts.confidence;
-    let total = table.total();
-    attach_rate_cis(&mut report.overall.metrics, &total, None, opts);
+    let (total, groups_of) = rolled;
+    attach_rate_cis(&mut report.overall.metrics, total, None, opts);
     let mut comparisons = Vec::new();
     let mut designs = Vec::new();
     for (a, (def, attribute)) in defs.iter().zip(&mut report.attributes).enumerate() {
-        let groups = table.roll_up(&def.positions);
+        let groups = &groups_of[a];
         let keys: Vec<CellKey> = groups.keys().cloned().collect();
         let pp = groups.values().fold((0.0, 0.0), |(w, w2), g| {
             (
