@@ -542,6 +542,12 @@ pub(crate) fn grid_slot(s: f64) -> Option<usize> {
     (k <= GRID_STEPS as u32 && f64::from(k) / GRID_STEPS as f64 == s).then_some(k as usize)
 }
 
+/// [`grid_slot`] as the fold stores it: `u32::MAX` for a score off the grid.
+#[inline(always)]
+pub(crate) fn grid_slot_u32(s: f64) -> u32 {
+    grid_slot(s).map_or(u32::MAX, |k| k as u32)
+}
+
 /// The score of grid slot k.
 pub(crate) fn grid_score(k: usize) -> f64 {
     k as f64 / GRID_STEPS as f64

@@ -336,7 +336,8 @@ fn fold_unit_rows(
 /// The [`grid_slot`] of each score, `u32::MAX` for a score off the grid.
 fn grid_slots(score: &[f64]) -> Vec<u32> {
     (score.iter())
-        .map(|&s| grid_slot(s).map_or(u32::MAX, |k| k as u32))
+        .copied()
+        .map(distribution::grid_slot_u32)
         .collect()
 }
 

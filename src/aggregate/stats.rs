@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use std::ops::AddAssign;
 
-use super::distribution::{grid_score, ScoreDistribution, GRID_STEPS, MAX_DISTINCT};
+use super::distribution::{grid_score, grid_slot_u32, ScoreDistribution, GRID_STEPS, MAX_DISTINCT};
 use super::sum::Sum;
 
 /// The four cells of a binary confusion matrix.
@@ -273,19 +273,18 @@ fn clipped_logs(s: f64) -> (f64, f64) {
     (p.ln(), (1.0 - p).ln())
 }
 
-/// [`clipped_logs`], looked up when `s` is a grid score (most points of a large group's
-/// distribution: no logarithm per point when its cell is settled; issue 8).
-fn log_probabilities(s: f64) -> (f64, f64) {
-    match super::distribution::grid_slot(s) {
-        Some(k) => grid_logs()[k],
+/// [`clipped_logs`] of score `s` at grid slot `slot` (`u32::MAX` off the grid), looked up for
+/// a grid score: no logarithm per row pushed, nor per point of a distribution settled (issue 8).
+fn log_probabilities(s: f64, slot: u32) -> (f64, f64) {
+    match grid_logs().get(slot as usize) {
+        Some(&logs) => logs,
         None => clipped_logs(s),
     }
 }
 
 impl ScoreStats {
     fn push(&mut self, label: bool, s: f64, w: f64) {
-        let slot = super::distribution::grid_slot(s).map_or(u32::MAX, |k| k as u32);
-        self.push_slot(label, s, slot, w);
+        self.push_slot(label, s, grid_slot_u32(s), w);
     }
 
     #[inline]
@@ -296,10 +295,7 @@ impl ScoreStats {
         self.sum_score += w * s;
         self.sum_label += w * y;
         self.sum_squared_error += w * (s - y) * (s - y);
-        let (ln_p, ln_q) = match grid_logs().get(slot as usize) {
-            Some(&logs) => logs,
-            None => clipped_logs(s),
-        };
+        let (ln_p, ln_q) = log_probabilities(s, slot);
         self.sum_log_loss += -w * if label { ln_p } else { ln_q };
         if !self.bins.is_empty() {
             let b = bin_index(s, self.bins.len());
@@ -325,7 +321,7 @@ impl ScoreStats {
             self.sum_squared_error.add_product(negatives, s * s);
             self.sum_squared_error
                 .add_product(positives, (s - 1.0) * (s - 1.0));
-            let (ln_p, ln_q) = log_probabilities(s);
+            let (ln_p, ln_q) = log_probabilities(s, grid_slot_u32(s));
             self.sum_log_loss.add_product(positives, -ln_p);
             self.sum_log_loss.add_product(negatives, -ln_q);
             if bins > 0 {
