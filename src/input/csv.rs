@@ -95,20 +95,9 @@ pub fn read_positioned(
 /// The header and up to `rows` data rows as text (empty fields are `None`), for `fairaudit init`.
 pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
     let path = source.path.as_path();
-    let input = skip_bom(open(source)?).map_err(|e| Error::io(path, e))?;
-    let mut reader = ReaderBuilder::new()
-        .delimiter(source.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(Ok(h)) => h.iter().map(String::from).collect::<Vec<_>>(),
-        Some(Err(e)) => return Err(schema(path, format!("unreadable header: {e}"))),
-        None => return Err(schema(path, "empty file (no header row)")),
-    };
+    let (header, mut reader) = text_reader(source)?;
     let mut values = vec![Vec::new(); header.len()];
-    for record in records.take(rows) {
+    for record in reader.records().take(rows) {
         let record = record.map_err(|e| schema(path, format!("unreadable row: {e}")))?;
         for (column, v) in values.iter_mut().enumerate() {
             let field = record.get(column).unwrap_or("");
@@ -118,6 +107,27 @@ pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
     Ok(super::Sample {
         columns: header.into_iter().zip(values).collect(),
     })
+}
+
+/// A reader of a CSV file's records as text.
+pub type TextReader = csv::Reader<Box<dyn Read>>;
+
+/// The header of `source` and a reader of its records as text, field counts unchecked (for
+/// [`sample`] and tables read field by field, such as a partials table).
+pub fn text_reader(source: &Source) -> Result<(Vec<String>, TextReader)> {
+    let path = source.path.as_path();
+    let input = skip_bom(open(source)?).map_err(|e| Error::io(path, e))?;
+    let mut reader = ReaderBuilder::new()
+        .delimiter(source.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut header = csv::StringRecord::new();
+    match reader.read_record(&mut header) {
+        Ok(true) => Ok((header.iter().map(String::from).collect(), reader)),
+        Ok(false) => Err(schema(path, "empty file (no header row)")),
+        Err(e) => Err(schema(path, format!("unreadable header: {e}"))),
+    }
 }
 
 /// Open the file (gunzipping `.gz`) or standard input.

@@ -71,6 +71,29 @@ pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
     }
 }
 
+/// Every column of the Parquet file `source` as record batches of `batch_rows` rows, read on
+/// this thread (for tables read row by row, such as a partials table), strings as
+/// dictionaries where the reader can.
+pub fn record_batches(
+    source: &Source,
+    batch_rows: usize,
+) -> Result<impl Iterator<Item = Result<RecordBatch>> + '_> {
+    let path = source.path.as_path();
+    if source.is_stdin() {
+        return Err(schema(path, "Parquet cannot be read from standard input"));
+    }
+    let unreadable = |e| schema(path, format!("not a readable Parquet file: {e}"));
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(unreadable)?;
+    let metadata = strings_as_dictionaries(metadata, |_| true);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_batch_size(batch_rows.max(1))
+        .build()
+        .map_err(unreadable)?;
+    Ok(reader.map(move |batch| batch.map_err(|e| schema(path, e.to_string()))))
+}
+
 /// Every column of an Arrow record batch as text, as [`sample`] reads them (`None` = null; a
 /// column of a type that cannot be read as text has no values). For small result tables that
 /// arrive as Arrow from an engine (issue 8).
@@ -133,7 +156,8 @@ pub fn read_positioned(
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?;
     let plan = Plan::new(path, columns, metadata.schema())?;
-    let metadata = strings_as_dictionaries(metadata, &plan);
+    let protected: Vec<usize> = plan.protected.iter().map(|c| plan.roots[c.index]).collect();
+    let metadata = strings_as_dictionaries(metadata, |i| protected.contains(&i));
     let starts = row_group_starts(path, metadata.metadata())?;
     let job = Job {
         path,
@@ -175,16 +199,19 @@ pub fn read_positioned(
     Ok(starts[groups])
 }
 
-/// Decode plain string protected columns as dictionaries: Parquet stores them
-/// dictionary-encoded, and asking for a dictionary keeps the keys instead of building one
-/// string per row (issue 8). Returns `metadata` unchanged when the reader cannot do so.
-fn strings_as_dictionaries(metadata: ArrowReaderMetadata, plan: &Plan) -> ArrowReaderMetadata {
+/// Decode the plain string columns `wanted(i)` (by schema index) as dictionaries: Parquet
+/// stores them dictionary-encoded, and asking for a dictionary keeps the keys instead of
+/// building one string per row (issue 8). Returns `metadata` unchanged when the reader cannot
+/// do so.
+fn strings_as_dictionaries(
+    metadata: ArrowReaderMetadata,
+    wanted: impl Fn(usize) -> bool,
+) -> ArrowReaderMetadata {
     let schema = metadata.schema();
-    let protected: Vec<usize> = plan.protected.iter().map(|c| plan.roots[c.index]).collect();
     let mut changed = false;
     let fields: Vec<arrow_schema::FieldRef> = (schema.fields().iter().enumerate())
         .map(|(i, f)| match f.data_type() {
-            DataType::Utf8 | DataType::LargeUtf8 if protected.contains(&i) => {
+            DataType::Utf8 | DataType::LargeUtf8 if wanted(i) => {
                 changed = true;
                 let dict = DataType::Dictionary(
                     Box::new(DataType::Int32),
@@ -964,7 +991,7 @@ fn strings(array: &dyn Array) -> Option<Box<dyn Iterator<Item = Option<&str>> + 
 }
 
 /// A protected column as a categorical of all its rows; `None` for an unsupported type.
-fn categorical(array: &dyn Array) -> Option<Categorical> {
+pub(crate) fn categorical(array: &dyn Array) -> Option<Categorical> {
     if let Some(dict) = array.as_any_dictionary_opt() {
         return dictionary_categorical(dict);
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Part, PartialRow};
-use crate::aggregate::{Aggregate, CellTable, GroupStats, Resolution, ScorePoint};
+use crate::aggregate::{Aggregate, CellKey, CellTable, GroupStats, Resolution, ScorePoint};
 use crate::error::{Error, Result};
 use crate::input::InvalidRows;
 use crate::spec::Audit;
@@ -89,38 +89,77 @@ pub fn from_aggregate(aggregate: &Aggregate) -> Vec<PartialRow> {
 /// within `audit.bins`, at most `audit.max_groups` cells, and invalid rows only under
 /// `--skip-invalid`. `rows[i]` is data row i + 1 of `path` (for messages).
 pub fn to_aggregate(rows: &[PartialRow], audit: &Audit, path: &Path) -> Result<Aggregate> {
-    let bad = |i: usize, column: &str, msg: String| Error::Input {
-        path: path.to_path_buf(),
-        row: i as u64 + 1,
-        column: column.to_string(),
-        msg,
-    };
-    let mut table = CellTable::default();
-    let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    let mut first_invalid = None;
-    // Per cell: Σ rows_y over score rows, and whether every score row had one.
-    let mut positive_rows: BTreeMap<&[Option<String>], (u64, bool, usize)> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        let part = r
-            .part
-            .ok_or_else(|| bad(i, "part", "missing part".into()))?;
-        if part == Part::Invalid {
-            let reason = (r.reason.clone()).ok_or_else(|| bad(i, "reason", "missing".into()))?;
-            first_invalid.get_or_insert((i, reason.clone()));
-            *skipped.entry(reason).or_default() += r.rows;
-            continue;
+    let mut builder = Builder::new(audit, path);
+    for (i, row) in rows.iter().enumerate() {
+        builder.add(i as u64 + 1, row)?;
+    }
+    builder.finish()
+}
+
+/// [`to_aggregate`] one row at a time, for a table streamed from a file or an engine.
+pub struct Builder<'a> {
+    audit: &'a Audit,
+    /// The table, for messages.
+    path: &'a Path,
+    /// The cells, but for the one in `open`.
+    cells: BTreeMap<CellKey, Cell>,
+    /// The cell of the last row added, taken out of `cells` while its rows keep coming
+    /// (tables list a cell's rows together, so most rows need no look-up).
+    open: Option<(CellKey, Cell)>,
+    skipped: BTreeMap<String, u64>,
+    /// The first `invalid` row: its row number and reason.
+    first_invalid: Option<(u64, String)>,
+}
+
+/// One cell being built: its statistics, and for its score rows Σ rows_y, whether every
+/// score row had one, and the row number of the first.
+type Cell = (GroupStats, Option<(u64, bool, u64)>);
+
+impl<'a> Builder<'a> {
+    /// An empty aggregate of the table at `path`, for `audit`.
+    pub fn new(audit: &'a Audit, path: &'a Path) -> Self {
+        Builder {
+            audit,
+            path,
+            cells: BTreeMap::new(),
+            open: None,
+            skipped: BTreeMap::new(),
+            first_invalid: None,
         }
-        let stats = table
-            .cells
-            .entry(r.cell.clone())
-            .or_insert_with(|| GroupStats::with_bins(audit.bins));
+    }
+
+    /// The cell `key`, opened (see [`Builder::open`]).
+    fn open(&mut self, key: &CellKey) -> &mut Cell {
+        if self.open.as_ref().is_none_or(|(k, _)| k != key) {
+            if let Some((k, cell)) = self.open.take() {
+                self.cells.insert(k, cell);
+            }
+            let cell = (self.cells.remove(key))
+                .unwrap_or_else(|| (GroupStats::with_bins(self.audit.bins), None));
+            self.open = Some((key.clone(), cell));
+        }
+        &mut self.open.as_mut().expect("opened above").1
+    }
+
+    /// Add `r`, data row `row` of the table.
+    pub fn add(&mut self, row: u64, r: &PartialRow) -> Result<()> {
+        let path = self.path;
+        let bad = |column: &str, msg: String| bad(path, row, column, msg);
+        let part = r.part.ok_or_else(|| bad("part", "missing part".into()))?;
+        if part == Part::Invalid {
+            let reason = (r.reason.clone()).ok_or_else(|| bad("reason", "missing".into()))?;
+            *self.skipped.entry(reason.clone()).or_default() += r.rows;
+            self.first_invalid.get_or_insert((row, reason));
+            return Ok(());
+        }
         let need = |v: Option<f64>, column: &str| {
-            v.ok_or_else(|| bad(i, column, format!("missing in a '{}' row", part.name())))
+            v.ok_or_else(|| bad(column, format!("missing in a '{}' row", part.name())))
         };
+        let (stats, positive_rows) = self.open(&r.cell);
         match part {
             Part::Confusion => {
-                let label = r.label.ok_or_else(|| bad(i, "label", "missing".into()))?;
-                let decision = (r.decision).ok_or_else(|| bad(i, "decision", "missing".into()))?;
+                let label = r.label.ok_or_else(|| bad("label", "missing".into()))?;
+                let decision = (r.decision).ok_or_else(|| bad("decision", "missing".into()))?;
                 stats.rows += r.rows;
                 stats.counts.add(label, decision, r.rows);
                 stats.weighted.add(label, decision, r.sum_w);
@@ -138,11 +177,10 @@ pub fn to_aggregate(rows: &[PartialRow], audit: &Audit, path: &Path) -> Result<A
                 s.sum_log_loss += need(r.sum_wll, "sum_wll")?;
             }
             Part::Bin => {
-                let b = r.bin.ok_or_else(|| bad(i, "bin", "missing".into()))? as usize;
+                let b = r.bin.ok_or_else(|| bad("bin", "missing".into()))? as usize;
                 let bins = stats.score.bins.len();
                 let bin = stats.score.bins.get_mut(b).ok_or_else(|| {
                     bad(
-                        i,
                         "bin",
                         format!(
                             "bin {b} does not exist with {bins} bins: the table was made with \
@@ -182,68 +220,93 @@ pub fn to_aggregate(rows: &[PartialRow], audit: &Audit, path: &Path) -> Result<A
                     Part::Score => Resolution::Exact,
                     _ => Resolution::Binned,
                 };
-                let seen = positive_rows.entry(&r.cell).or_insert((0, true, i));
+                if let Some(y) = r.rows_y.filter(|&y| y > r.rows) {
+                    return Err(bad("rows_y", format!("{y} is more than rows {}", r.rows)));
+                }
+                stats.score.distribution.add_point(&point, resolution);
+                let seen = positive_rows.get_or_insert((0, true, row));
                 match r.rows_y {
-                    Some(y) if y > r.rows => {
-                        return Err(bad(
-                            i,
-                            "rows_y",
-                            format!("{y} is more than rows {}", r.rows),
-                        ))
-                    }
                     Some(y) => seen.0 += y,
                     None => seen.1 = false,
                 }
-                stats.score.distribution.add_point(&point, resolution);
             }
             Part::Invalid => unreachable!("handled above"),
         }
+        Ok(())
     }
-    check_bins(&table, audit.bins, path)?;
-    // The distribution's positive rows must be the confusion counts' positive rows.
-    for (cell, (y, complete, i)) in positive_rows {
-        let stats = &table.cells[cell];
-        let expected = stats.counts.tp + stats.counts.fn_;
-        if complete && y != expected {
+
+    /// The aggregate of the rows added, checked as [`to_aggregate`] says.
+    pub fn finish(mut self) -> Result<Aggregate> {
+        let (audit, path) = (self.audit, self.path);
+        self.cells.extend(self.open.take());
+        let mut table = CellTable::default();
+        let mut positive_rows = Vec::new();
+        for (key, (stats, positives)) in self.cells {
+            if let Some(p) = positives {
+                positive_rows.push((key.clone(), p));
+            }
+            table.cells.insert(key, stats);
+        }
+        check_bins(&table, audit.bins, path)?;
+        // The distribution's positive rows must be the confusion counts' positive rows.
+        for (cell, (y, complete, row)) in positive_rows {
+            let stats = &table.cells[&cell];
+            let expected = stats.counts.tp + stats.counts.fn_;
+            if complete && y != expected {
+                return Err(bad(
+                    path,
+                    row,
+                    "rows_y",
+                    format!(
+                        "the score rows of cell {} count {y} rows with label 1, the confusion \
+                         rows {expected}",
+                        crate::audit::group_label(&cell)
+                    ),
+                ));
+            }
+        }
+        if table.cells.len() > audit.max_groups {
+            return Err(Error::Schema {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "the protected columns ({}) form more than {} groups; raise the limit with \
+                     --max-groups N if they are intended",
+                    audit.columns.protected.join(", "),
+                    audit.max_groups
+                ),
+            });
+        }
+        if let (Some((row, reason)), InvalidRows::Error) =
+            (&self.first_invalid, audit.columns.invalid_rows)
+        {
             return Err(bad(
-                i,
-                "rows_y",
+                path,
+                *row,
+                "reason",
                 format!(
-                    "the score rows of cell {} count {y} rows with label 1, the confusion \
-                     rows {expected}",
-                    crate::audit::group_label(&cell.to_vec())
+                    "the table counts {} rows as {reason}; audit them with --skip-invalid \
+                     (they are then reported as skipped) or fix the data",
+                    self.skipped[reason]
                 ),
             ));
         }
+        let valid: u64 = table.cells.values().map(|c| c.rows).sum();
+        Ok(Aggregate {
+            table,
+            rows_read: valid + self.skipped.values().sum::<u64>(),
+            skipped: self.skipped,
+        })
     }
-    if table.cells.len() > audit.max_groups {
-        return Err(Error::Schema {
-            path: path.to_path_buf(),
-            msg: format!(
-                "the protected columns ({}) form more than {} groups; raise the limit with \
-                 --max-groups N if they are intended",
-                audit.columns.protected.join(", "),
-                audit.max_groups
-            ),
-        });
+}
+
+/// The error for data row `row`, column `column` of the table at `path`.
+fn bad(path: &Path, row: u64, column: &str, msg: String) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        row,
+        column: column.to_string(),
+        msg,
     }
-    if let (Some((i, reason)), InvalidRows::Error) = (first_invalid, audit.columns.invalid_rows) {
-        return Err(bad(
-            i,
-            "reason",
-            format!(
-                "the table counts {} rows as {reason}; audit them with --skip-invalid \
-                 (they are then reported as skipped) or fix the data",
-                skipped[&reason]
-            ),
-        ));
-    }
-    let valid: u64 = table.cells.values().map(|c| c.rows).sum();
-    Ok(Aggregate {
-        table,
-        rows_read: valid + skipped.values().sum::<u64>(),
-        skipped,
-    })
 }
 
 /// Every calibration bin's mean score lies within the bin's edges under `bins` bins (up to
@@ -337,6 +400,20 @@ mod tests {
         let back = to_aggregate(&rows, &audit(10, true), Path::new("p.csv")).unwrap();
         assert_eq!(back.table, agg.table);
         assert_eq!(back.skipped, agg.skipped);
+        assert_eq!(back.rows_read, 7);
+    }
+
+    #[test]
+    fn a_cell_may_come_back_after_other_cells() {
+        // Parts grouped across cells (every confusion row first, ...): each cell is left and
+        // opened again, and its rows still add up in table order to the same statistics.
+        let agg = aggregate();
+        let mut rows = from_aggregate(&agg);
+        rows.sort_by_key(|r| r.part);
+        let switches = rows.windows(2).filter(|w| w[0].cell != w[1].cell).count();
+        assert!(switches > 3, "{switches}");
+        let back = to_aggregate(&rows, &audit(10, true), Path::new("p.csv")).unwrap();
+        assert_eq!(back.table, agg.table);
         assert_eq!(back.rows_read, 7);
     }
 

@@ -55,7 +55,7 @@ pub mod spark;
 pub mod sql;
 pub mod write;
 
-pub use convert::{from_aggregate, to_aggregate};
+pub use convert::{from_aggregate, to_aggregate, Builder};
 
 use crate::aggregate::CellKey;
 
@@ -168,8 +168,11 @@ pub fn run(audit: &crate::spec::Audit) -> crate::Result<crate::report::AuditRepo
 
 /// The aggregate described by the partials table `audit.source`.
 pub fn aggregate_of(audit: &crate::spec::Audit) -> crate::Result<crate::aggregate::Aggregate> {
-    let rows = read::read(&audit.source, &audit.columns.protected)?;
-    to_aggregate(&rows, audit, &audit.source.path)
+    let mut builder = Builder::new(audit, &audit.source.path);
+    read::for_each(&audit.source, &audit.columns.protected, &mut |row, r| {
+        builder.add(row, r)
+    })?;
+    builder.finish()
 }
 
 /// The partials table of `aggregate` as the bytes of a file at `path` (Parquet for
@@ -197,8 +200,13 @@ pub fn run_engine(
             Some(t) => spark::SparkInput::Table(t),
             None => spark::SparkInput::Data(&audit.source),
         };
-        let rows = spark::partials(url, input, &audit.columns, audit.bins, sql::ScoreKey::Exact)?;
-        let aggregate = to_aggregate(&rows, audit, std::path::Path::new(url))?;
+        let path = std::path::Path::new(url);
+        let mut builder = Builder::new(audit, path);
+        let (columns, key) = (&audit.columns, sql::ScoreKey::Exact);
+        spark::partials(url, input, columns, audit.bins, key, &mut |row, r| {
+            builder.add(row, r)
+        })?;
+        let aggregate = builder.finish()?;
         let report = crate::audit::run_from_aggregate(audit, &aggregate, None)?;
         Ok((report, aggregate))
     }

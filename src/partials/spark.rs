@@ -22,14 +22,16 @@ pub enum SparkInput<'a> {
 /// The name under which `--data` is registered as a temporary view.
 const VIEW: &str = "fairaudit_predictions";
 
-/// Run the partials query on the Spark Connect server at `url` (`sc://host:port`).
+/// Run the partials query on the Spark Connect server at `url` (`sc://host:port`), calling
+/// `f(row number, row)` for each row of its result.
 pub fn partials(
     url: &str,
     input: SparkInput<'_>,
     columns: &Columns,
     bins: usize,
     key: ScoreKey,
-) -> Result<Vec<PartialRow>> {
+    f: &mut dyn FnMut(u64, &PartialRow) -> Result<()>,
+) -> Result<()> {
     let fail = |what: &str, e: spark_connect::SparkError| Error::Schema {
         path: url.into(),
         msg: format!("{what}: {e}"),
@@ -64,17 +66,7 @@ pub fn partials(
         .collect_record_batches()
         .map_err(|e| fail("the partials query failed", e))?;
     let _ = session.stop();
-    // The result is small: every batch as text, then parsed like a partials file.
-    let mut text = crate::input::Sample::default();
-    for batch in &batches {
-        let part = crate::input::parquet::batch_as_text(batch);
-        if text.columns.is_empty() {
-            text = part;
-        } else {
-            for ((_, all), (_, values)) in text.columns.iter_mut().zip(part.columns) {
-                all.extend(values);
-            }
-        }
-    }
-    super::read::from_text(&text, Path::new(url), &columns.protected)
+    // Parsed like a partials file: numbers from typed columns, the rest as text.
+    let batches = batches.into_iter().map(Ok);
+    super::read::for_each_in_batches(batches, Path::new(url), &columns.protected, f)
 }
