@@ -71,33 +71,47 @@ pub fn sample(source: &Source, rows: usize) -> Result<super::Sample> {
     }
 }
 
-/// Every column of the Parquet file `source` as record batches of `batch_rows` rows, read on
-/// this thread (for tables read row by row, such as a partials table), strings as
-/// dictionaries where the reader can.
-pub fn record_batches(
-    source: &Source,
+/// The columns `wanted` (by name; those the file lacks are left out) of the Parquet file
+/// `source`, as record batches of `batch_rows` rows read on this thread, strings as
+/// dictionaries where the reader can; with the names of all the file's columns (for
+/// messages). For tables read row by row, such as a partials table.
+pub fn record_batches<'a>(
+    source: &'a Source,
     batch_rows: usize,
-) -> Result<impl Iterator<Item = Result<RecordBatch>> + '_> {
+    wanted: &[String],
+) -> Result<(Vec<String>, impl Iterator<Item = Result<RecordBatch>> + 'a)> {
+    let path = source.path.as_path();
+    let (file, metadata) = open(source)?;
+    let names: Vec<String> = (metadata.schema().fields().iter())
+        .map(|f| f.name().clone())
+        .collect();
+    let roots = (names.iter().enumerate()).filter(|(_, n)| wanted.contains(n));
+    let mask = ProjectionMask::roots(metadata.parquet_schema(), roots.map(|(i, _)| i));
+    let metadata = strings_as_dictionaries(metadata, |_| true);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_projection(mask)
+        .with_batch_size(batch_rows.max(1))
+        .build()
+        .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?;
+    let batches = reader.map(move |batch| batch.map_err(|e| schema(path, e.to_string())));
+    Ok((names, batches))
+}
+
+/// The file of `source` and its footer.
+fn open(source: &Source) -> Result<(File, ArrowReaderMetadata)> {
     let path = source.path.as_path();
     if source.is_stdin() {
         return Err(schema(path, "Parquet cannot be read from standard input"));
     }
-    let unreadable = |e| schema(path, format!("not a readable Parquet file: {e}"));
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let metadata =
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(unreadable)?;
-    let metadata = strings_as_dictionaries(metadata, |_| true);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
-        .with_batch_size(batch_rows.max(1))
-        .build()
-        .map_err(unreadable)?;
-    Ok(reader.map(move |batch| batch.map_err(|e| schema(path, e.to_string()))))
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?;
+    Ok((file, metadata))
 }
 
-/// Every column of an Arrow record batch as text, as [`sample`] reads them (`None` = null; a
-/// column of a type that cannot be read as text has no values). For small result tables that
-/// arrive as Arrow from an engine (issue 8).
-pub fn batch_as_text(batch: &arrow_array::RecordBatch) -> super::Sample {
+/// Every column of an Arrow record batch as text (`None` = null; a column of a type that
+/// cannot be read as text has no values).
+fn batch_as_text(batch: &arrow_array::RecordBatch) -> super::Sample {
     let columns = (batch.schema().fields().iter().enumerate())
         .map(|(i, field)| {
             let values = categorical(batch.column(i).as_ref())
@@ -149,12 +163,7 @@ pub fn read_positioned(
     end: &(dyn Fn(u64) + Sync),
 ) -> Result<u64> {
     let path = source.path.as_path();
-    if source.is_stdin() {
-        return Err(schema(path, "Parquet cannot be read from standard input"));
-    }
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| schema(path, format!("not a readable Parquet file: {e}")))?;
+    let (_, metadata) = open(source)?;
     let plan = Plan::new(path, columns, metadata.schema())?;
     let protected: Vec<usize> = plan.protected.iter().map(|c| plan.roots[c.index]).collect();
     let metadata = strings_as_dictionaries(metadata, |i| protected.contains(&i));

@@ -111,9 +111,14 @@ pub struct Builder<'a> {
     first_invalid: Option<(u64, String)>,
 }
 
-/// One cell being built: its statistics, and for its score rows Σ rows_y, whether every
-/// score row had one, and the row number of the first.
-type Cell = (GroupStats, Option<(u64, bool, u64)>);
+/// One cell being built.
+#[derive(Debug)]
+struct Cell {
+    stats: GroupStats,
+    /// Of its score rows, once there is one: Σ rows_y, whether every score row had one, and
+    /// the row number of the first.
+    positive_rows: Option<(u64, bool, u64)>,
+}
 
 impl<'a> Builder<'a> {
     /// An empty aggregate of the table at `path`, for `audit`.
@@ -128,14 +133,16 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The cell `key`, opened (see [`Builder::open`]).
+    /// The cell `key`, made the open cell (taken out of `cells`, or new).
     fn open(&mut self, key: &CellKey) -> &mut Cell {
         if self.open.as_ref().is_none_or(|(k, _)| k != key) {
             if let Some((k, cell)) = self.open.take() {
                 self.cells.insert(k, cell);
             }
-            let cell = (self.cells.remove(key))
-                .unwrap_or_else(|| (GroupStats::with_bins(self.audit.bins), None));
+            let cell = self.cells.remove(key).unwrap_or_else(|| Cell {
+                stats: GroupStats::with_bins(self.audit.bins),
+                positive_rows: None,
+            });
             self.open = Some((key.clone(), cell));
         }
         &mut self.open.as_mut().expect("opened above").1
@@ -155,7 +162,10 @@ impl<'a> Builder<'a> {
         let need = |v: Option<f64>, column: &str| {
             v.ok_or_else(|| bad(column, format!("missing in a '{}' row", part.name())))
         };
-        let (stats, positive_rows) = self.open(&r.cell);
+        let Cell {
+            stats,
+            positive_rows,
+        } = self.open(&r.cell);
         match part {
             Part::Confusion => {
                 let label = r.label.ok_or_else(|| bad("label", "missing".into()))?;
@@ -241,11 +251,11 @@ impl<'a> Builder<'a> {
         self.cells.extend(self.open.take());
         let mut table = CellTable::default();
         let mut positive_rows = Vec::new();
-        for (key, (stats, positives)) in self.cells {
-            if let Some(p) = positives {
+        for (key, cell) in self.cells {
+            if let Some(p) = cell.positive_rows {
                 positive_rows.push((key.clone(), p));
             }
-            table.cells.insert(key, stats);
+            table.cells.insert(key, cell.stats);
         }
         check_bins(&table, audit.bins, path)?;
         // The distribution's positive rows must be the confusion counts' positive rows.

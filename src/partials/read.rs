@@ -11,9 +11,9 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Int16Type, Int32Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, ArrowPrimitiveType, Float64Array, Int64Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, Float64Array, RecordBatch};
 use arrow_schema::DataType;
 
 use super::{group_column, Part, PartialRow, COLUMNS};
@@ -42,7 +42,10 @@ pub fn for_each(
 ) -> Result<()> {
     match source.format {
         Format::Parquet => {
-            let batches = input::parquet::record_batches(source, BATCH_ROWS)?;
+            let wanted = super::write::column_names(protected);
+            let (names, batches) = input::parquet::record_batches(source, BATCH_ROWS, &wanted)?;
+            // A missing column is an error even in a table without rows.
+            Layout::new(&names, &source.path, protected)?;
             for_each_in_batches(batches, &source.path, protected, f)
         }
         Format::Csv => {
@@ -88,11 +91,17 @@ pub fn for_each_in_batches(
         let columns: Vec<Column> = (layout.index.iter())
             .enumerate()
             .map(|(wanted, index)| match index {
-                Some(i) => Column::of(batch.column(*i).as_ref(), NUMBERS.contains(&wanted))
-                    .ok_or_else(|| Error::Schema {
-                        path: path.to_path_buf(),
-                        msg: format!("column '{}' has a type that cannot be read", names[*i]),
-                    }),
+                Some(i) => {
+                    Column::of(batch.column(*i), NUMBERS.contains(&wanted)).ok_or_else(|| {
+                        Error::Schema {
+                            path: path.to_path_buf(),
+                            msg: format!(
+                                "column '{}' has a type that cannot be read as text",
+                                names[*i]
+                            ),
+                        }
+                    })
+                }
                 None => Ok(Column::Absent),
             })
             .collect::<Result<_>>()?;
@@ -125,8 +134,9 @@ impl Layout {
     /// The layout of a table with columns `names`. A missing required column (`part`,
     /// `rows`, `sum_w`, the `g_*` columns) is an error.
     fn new(names: &[String], path: &Path, protected: &[String]) -> Result<Layout> {
+        // Of columns with the same name, the last counts.
         let find = |name: &str, required: bool| -> Result<Option<usize>> {
-            match names.iter().position(|n| n == name) {
+            match names.iter().rposition(|n| n == name) {
                 Some(i) => Ok(Some(i)),
                 None if required => Err(input::missing_column(path, name, names)),
                 None => Ok(None),
@@ -157,7 +167,10 @@ enum Value<'a> {
 
 /// The fields of one row, by wanted column (see [`Layout`]).
 trait Fields {
+    /// The field of a numeric column.
     fn value(&self, wanted: usize) -> Value<'_>;
+    /// The field of a text column (`part`, `reason`, `g_*`); `None` when null.
+    fn text(&self, wanted: usize) -> Option<&str>;
 }
 
 /// A CSV record: every field is text; an empty field is null.
@@ -168,10 +181,12 @@ struct CsvRow<'a> {
 
 impl Fields for CsvRow<'_> {
     fn value(&self, wanted: usize) -> Value<'_> {
-        match self.layout.index[wanted].and_then(|i| self.record.get(i)) {
-            None | Some("") => Value::Null,
-            Some(text) => Value::Text(text),
-        }
+        self.text(wanted).map_or(Value::Null, Value::Text)
+    }
+
+    fn text(&self, wanted: usize) -> Option<&str> {
+        let field = self.layout.index[wanted].and_then(|i| self.record.get(i));
+        field.filter(|f| !f.is_empty())
     }
 }
 
@@ -180,46 +195,43 @@ enum Column {
     Absent,
     /// Strings, and numbers of other types as text.
     Text(Categorical),
-    Int64(Int64Array),
-    /// Integers of other widths, widened to `i128` (which holds every integer type).
-    Int(Vec<Option<i128>>),
+    /// Integers of any width, with the function that reads one value as an `i128` (which
+    /// holds every integer type).
+    Int(ArrayRef, fn(&dyn Array, usize) -> i128),
     Float(Float64Array),
 }
 
 impl Column {
     /// The column `array`; `numeric` columns of an integer or `Float64` type are read as
     /// numbers, everything else as text. `None` for a type that cannot be read as text.
-    fn of(array: &dyn Array, numeric: bool) -> Option<Column> {
+    fn of(array: &ArrayRef, numeric: bool) -> Option<Column> {
+        let int = |read| Some(Column::Int(array.clone(), read));
         let typed = if numeric {
             match array.data_type() {
-                DataType::Int8 => Some(Column::Int(ints::<Int8Type>(array))),
-                DataType::Int16 => Some(Column::Int(ints::<Int16Type>(array))),
-                DataType::Int32 => Some(Column::Int(ints::<Int32Type>(array))),
-                DataType::Int64 => Some(Column::Int64(array.as_primitive().clone())),
-                DataType::UInt8 => Some(Column::Int(ints::<UInt8Type>(array))),
-                DataType::UInt16 => Some(Column::Int(ints::<UInt16Type>(array))),
-                DataType::UInt32 => Some(Column::Int(ints::<UInt32Type>(array))),
-                DataType::UInt64 => Some(Column::Int(ints::<UInt64Type>(array))),
+                DataType::Int8 => int(int_at::<Int8Type>),
+                DataType::Int16 => int(int_at::<Int16Type>),
+                DataType::Int32 => int(int_at::<Int32Type>),
+                DataType::Int64 => int(int_at::<Int64Type>),
+                DataType::UInt8 => int(int_at::<UInt8Type>),
+                DataType::UInt16 => int(int_at::<UInt16Type>),
+                DataType::UInt32 => int(int_at::<UInt32Type>),
+                DataType::UInt64 => int(int_at::<UInt64Type>),
                 DataType::Float64 => Some(Column::Float(array.as_primitive().clone())),
                 _ => None,
             }
         } else {
             None
         };
-        typed.or_else(|| input::parquet::categorical(array).map(Column::Text))
+        typed.or_else(|| input::parquet::categorical(array.as_ref()).map(Column::Text))
     }
 }
 
-/// The values of an integer column, widened to `i128`.
-fn ints<T: ArrowPrimitiveType>(array: &dyn Array) -> Vec<Option<i128>>
+/// Value `row` of an integer array of type `T`.
+fn int_at<T: ArrowPrimitiveType>(array: &dyn Array, row: usize) -> i128
 where
     T::Native: Into<i128>,
 {
-    array
-        .as_primitive::<T>()
-        .iter()
-        .map(|v| v.map(Into::into))
-        .collect()
+    array.as_primitive::<T>().value(row).into()
 }
 
 /// Row `row` of a record batch.
@@ -233,30 +245,38 @@ impl Fields for BatchRow<'_> {
         let r = self.row;
         match &self.columns[wanted] {
             Column::Absent => Value::Null,
-            Column::Text(c) => c.levels[c.codes[r] as usize]
-                .as_deref()
-                .map_or(Value::Null, Value::Text),
-            Column::Int64(a) if a.is_valid(r) => Value::Int(a.value(r).into()),
-            Column::Int(v) => v[r].map_or(Value::Null, Value::Int),
+            Column::Text(_) => self.text(wanted).map_or(Value::Null, Value::Text),
+            Column::Int(a, read) if a.is_valid(r) => Value::Int(read(a.as_ref(), r)),
             Column::Float(a) if a.is_valid(r) => Value::Float(a.value(r)),
-            Column::Int64(_) | Column::Float(_) => Value::Null,
+            Column::Int(..) | Column::Float(_) => Value::Null,
+        }
+    }
+
+    fn text(&self, wanted: usize) -> Option<&str> {
+        match &self.columns[wanted] {
+            Column::Text(c) => c.levels[c.codes[self.row] as usize].as_deref(),
+            // Text columns are always read as `Text` (see `Column::of`).
+            _ => None,
         }
     }
 }
 
-/// A count: a non-negative integer, also when an engine wrote it as a float (`3.0`).
+/// A count: a non-negative integer, also when an engine wrote it as a float: as text, an
+/// integral float below 9·10¹⁵ (`3.0`); as a `Float64`, any integral value below 2⁶⁴ (which
+/// prints as the digits of an integer).
 fn count(value: Value<'_>) -> std::result::Result<Option<u64>, String> {
-    let integral = |f: f64| (f >= 0.0 && f.fract() == 0.0 && f < 9.0e15).then_some(f as u64);
+    let integral =
+        |f: f64, below: f64| (f >= 0.0 && f.fract() == 0.0 && f < below).then_some(f as u64);
     match value {
         Value::Null => Ok(None),
         Value::Text(t) => (t.trim().parse::<u64>().ok())
-            .or_else(|| integral(t.trim().parse().ok()?))
+            .or_else(|| integral(t.trim().parse().ok()?, 9.0e15))
             .map(Some)
             .ok_or_else(|| format!("'{t}' is not a count")),
         Value::Int(i) => u64::try_from(i)
             .map(Some)
             .map_err(|_| format!("'{i}' is not a count")),
-        Value::Float(f) => integral(f)
+        Value::Float(f) => integral(f, 2f64.powi(64))
             .map(Some)
             .ok_or_else(|| format!("'{f}' is not a count")),
     }
@@ -285,16 +305,6 @@ fn binary(value: Value<'_>) -> std::result::Result<Option<bool>, String> {
         Some(0) => Ok(Some(false)),
         Some(1) => Ok(Some(true)),
         Some(v) => Err(format!("{v} is not 0 or 1")),
-    }
-}
-
-/// A text field (numbers of a typed column as written by Rust).
-fn text(value: Value<'_>) -> Option<std::borrow::Cow<'_, str>> {
-    match value {
-        Value::Null => None,
-        Value::Text(t) => Some(t.into()),
-        Value::Int(i) => Some(i.to_string().into()),
-        Value::Float(f) => Some(f.to_string().into()),
     }
 }
 
@@ -329,7 +339,7 @@ fn parse(
     let count = |c: usize| count(at(c)).map_err(|msg| bad(c, msg));
     let float = |c: usize| float(at(c)).map_err(|msg| bad(c, msg));
     let binary = |c: usize| binary(at(c)).map_err(|msg| bad(c, msg));
-    let part = match text(at(0)) {
+    let part = match fields.text(0) {
         Some(t) => Part::from_name(t.trim()).ok_or_else(|| {
             bad(
                 0,
@@ -354,10 +364,10 @@ fn parse(
     } else {
         row.cell.resize(groups, None);
         for (g, slot) in row.cell.iter_mut().enumerate() {
-            set_text(slot, text(at(COLUMNS.len() + g)).as_deref());
+            set_text(slot, fields.text(COLUMNS.len() + g));
         }
     }
-    set_text(&mut row.reason, text(at(1)).as_deref());
+    set_text(&mut row.reason, fields.text(1));
     row.label = binary(2)?;
     row.decision = binary(3)?;
     row.bin = count(4)?;
@@ -378,7 +388,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{
-        ArrayRef, DictionaryArray, Float32Array, Int16Array, Int8Array, StringArray,
+        DictionaryArray, Float32Array, Int16Array, Int64Array, Int8Array, StringArray,
         StringViewArray, UInt32Array, UInt64Array,
     };
 
@@ -479,6 +489,41 @@ mod tests {
         );
         assert_eq!(text[2].cell, Vec::<Option<String>>::new());
         assert_eq!(text[2].reason.as_deref(), Some("invalid_label"));
+    }
+
+    #[test]
+    fn a_parquet_table_without_rows_still_needs_its_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let batch = RecordBatch::try_from_iter([(
+            "rows",
+            Arc::new(Int64Array::from(Vec::<i64>::new())) as ArrayRef,
+        )])
+        .unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let e = read(&Source::from_path(&path, b','), &["g".into()]).unwrap_err();
+        assert!(e.to_string().contains("'part'"), "{e}");
+    }
+
+    #[test]
+    fn integral_float64_counts_are_counts_up_to_two_to_the_64() {
+        let rows = |v: f64| {
+            let batch = typed_batch();
+            let i = batch.schema().index_of("rows").unwrap();
+            let mut columns = batch.columns().to_vec();
+            columns[i] = Arc::new(Float64Array::from(vec![v, 2.0, 7.0]));
+            rows_of(vec![RecordBatch::try_new(batch.schema(), columns).unwrap()])
+        };
+        assert_eq!(rows(1e16).unwrap()[0].1.rows, 10_000_000_000_000_000);
+        assert!(rows(2f64.powi(64)).is_err());
+        assert!(rows(-1.0).is_err());
     }
 
     #[test]
