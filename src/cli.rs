@@ -294,19 +294,28 @@ pub struct SqlArgs {
     /// (bounded size, binned AUC).
     #[arg(long, value_enum, default_value_t = crate::partials::sql::ScoreKey::Exact)]
     pub score_key: crate::partials::sql::ScoreKey,
-    /// True outcome column.
+    /// Columns, decision threshold and calibration bins.
+    #[command(flatten)]
+    pub columns: ColumnFlags,
+}
+
+/// The flags of `run` and `sql` that name the columns and say how a row's decision, label and
+/// calibration bin are formed; each overrides the spec.
+#[derive(Debug, Args, Default)]
+pub struct ColumnFlags {
+    /// True outcome column: 0/1, true/false, or see --positive-label.
     #[arg(long)]
     pub label: Option<String>,
-    /// Model probability column.
+    /// Model probability column, values in [0, 1].
     #[arg(long)]
     pub score: Option<String>,
-    /// Model decision column; default: score >= --threshold.
+    /// Model decision column (0/1); default: score >= --threshold.
     #[arg(long)]
     pub prediction: Option<String>,
-    /// Decision threshold [default: 0.5].
+    /// Decision threshold: decision = score >= T [default: 0.5].
     #[arg(long)]
     pub threshold: Option<f64>,
-    /// Sample weight column.
+    /// Non-negative sample weight column.
     #[arg(long)]
     pub weight: Option<String>,
     /// Protected-attribute column; repeatable or a comma list.
@@ -315,7 +324,7 @@ pub struct SqlArgs {
     /// Equal-width calibration bins [default: 10].
     #[arg(long)]
     pub bins: Option<usize>,
-    /// Value of label/prediction meaning positive.
+    /// Value of label/prediction meaning positive (others are negative).
     #[arg(long)]
     pub positive_label: Option<String>,
 }
@@ -346,24 +355,9 @@ pub struct RunArgs {
         conflicts_with = "data"
     )]
     pub table: Option<String>,
-    /// True outcome column: 0/1, true/false, or see --positive-label.
-    #[arg(long)]
-    pub label: Option<String>,
-    /// Model probability column, values in [0, 1].
-    #[arg(long)]
-    pub score: Option<String>,
-    /// Model decision column (0/1); default: score >= --threshold.
-    #[arg(long)]
-    pub prediction: Option<String>,
-    /// Decision threshold: decision = score >= T [default: 0.5].
-    #[arg(long)]
-    pub threshold: Option<f64>,
-    /// Non-negative sample weight column.
-    #[arg(long)]
-    pub weight: Option<String>,
-    /// Protected-attribute column; repeatable or a comma list.
-    #[arg(long, value_delimiter = ',')]
-    pub protected: Vec<String>,
+    /// Columns, decision threshold and calibration bins.
+    #[command(flatten)]
+    pub columns: ColumnFlags,
     /// Intersection of attributes, e.g. race,sex; repeatable.
     #[arg(long)]
     pub intersect: Vec<String>,
@@ -373,9 +367,6 @@ pub struct RunArgs {
     /// Groups with fewer rows are insufficient_data; 0 disables [default: 10].
     #[arg(long)]
     pub min_group_size: Option<u64>,
-    /// Equal-width calibration bins [default: 10].
-    #[arg(long)]
-    pub bins: Option<usize>,
     /// Stop with an error when the protected columns form more groups than this (an
     /// identifier column given as protected) [default: 10000].
     #[arg(long, value_name = "N")]
@@ -389,9 +380,6 @@ pub struct RunArgs {
     /// Policy expression, e.g. "demographic_parity_ratio >= 0.8"; repeatable.
     #[arg(long)]
     pub policy: Vec<String>,
-    /// Value of label/prediction meaning positive (others are negative).
-    #[arg(long)]
-    pub positive_label: Option<String>,
     /// What label and prediction hold [default: binary].
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
@@ -755,18 +743,8 @@ fn sql(a: SqlArgs) -> Result<Outcome> {
     spec.data
         .path
         .get_or_insert_with(|| PathBuf::from(&a.table));
-    let run = RunArgs {
-        label: a.label,
-        score: a.score,
-        prediction: a.prediction,
-        threshold: a.threshold,
-        weight: a.weight,
-        protected: a.protected,
-        bins: a.bins,
-        positive_label: a.positive_label,
-        ..RunArgs::default()
-    };
-    let audit = apply_flags(spec, run)?.check(&context)?;
+    apply_column_flags(&mut spec, a.columns);
+    let audit = spec.check(&context)?;
     let query = crate::partials::sql::partials_query(
         &audit.columns,
         audit.bins,
@@ -918,23 +896,37 @@ fn print_summary(report: &crate::report::AuditReport, color: ColorChoice, to_std
     };
 }
 
+/// Replace `slot` by `flag` when the flag is given.
+fn set<T>(slot: &mut Option<T>, flag: Option<T>) {
+    if flag.is_some() {
+        *slot = flag;
+    }
+}
+
+/// Lay the column flags over the spec (as [`apply_flags`] does).
+fn apply_column_flags(spec: &mut AuditSpec, c: ColumnFlags) {
+    set(&mut spec.columns.label, c.label);
+    set(&mut spec.columns.score, c.score);
+    set(&mut spec.columns.prediction, c.prediction);
+    set(&mut spec.columns.weight, c.weight);
+    set(&mut spec.columns.positive_label, c.positive_label);
+    set(&mut spec.audit.threshold, c.threshold);
+    set(&mut spec.audit.bins, c.bins);
+    if !c.protected.is_empty() {
+        spec.audit.protected = (c.protected.into_iter())
+            .map(|s| s.trim().to_string())
+            .collect();
+    }
+}
+
 /// Lay the flags over the spec: scalars replace, lists replace.
 fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
-    fn set<T>(slot: &mut Option<T>, flag: Option<T>) {
-        if flag.is_some() {
-            *slot = flag;
-        }
-    }
     set(&mut spec.data.path, a.data);
     set(&mut spec.data.delimiter, a.delimiter);
     if a.skip_invalid {
         spec.data.skip_invalid = Some(true);
     }
-    set(&mut spec.columns.label, a.label);
-    set(&mut spec.columns.score, a.score);
-    set(&mut spec.columns.prediction, a.prediction);
-    set(&mut spec.columns.weight, a.weight);
-    set(&mut spec.columns.positive_label, a.positive_label);
+    apply_column_flags(&mut spec, a.columns);
     set(&mut spec.columns.task, a.task.map(Into::into));
     if !a.favorable.is_empty() {
         spec.columns.favorable = Some(a.favorable.iter().map(|c| c.trim().to_string()).collect());
@@ -950,19 +942,10 @@ fn apply_flags(mut spec: AuditSpec, a: RunArgs) -> Result<AuditSpec> {
         }
         spec.columns.class_scores = Some(map);
     }
-    set(&mut spec.audit.threshold, a.threshold);
     set(&mut spec.audit.min_group_size, a.min_group_size);
-    set(&mut spec.audit.bins, a.bins);
     set(&mut spec.audit.max_groups, a.max_groups);
     set(&mut spec.audit.baseline, a.baseline);
     set(&mut spec.audit.binning, a.binning.map(Binning::from));
-    if !a.protected.is_empty() {
-        spec.audit.protected = a
-            .protected
-            .into_iter()
-            .map(|s| s.trim().to_string())
-            .collect();
-    }
     if !a.intersect.is_empty() {
         spec.audit.intersections = a
             .intersect
@@ -1059,7 +1042,10 @@ mod tests {
         spec.audit.protected = vec!["a".into()];
         spec.audit.threshold = Some(0.3);
         let args = RunArgs {
-            protected: vec!["b".into(), " c".into()],
+            columns: ColumnFlags {
+                protected: vec!["b".into(), " c".into()],
+                ..ColumnFlags::default()
+            },
             intersect: vec!["b,c".into()],
             reference: vec!["b=x=y".into()],
             ..RunArgs::default()
