@@ -15,30 +15,50 @@ use crate::spec::Audit;
 /// (no rows) are left out.
 pub fn from_aggregate(aggregate: &Aggregate) -> Vec<PartialRow> {
     let mut out = Vec::new();
+    let Ok(()) = for_each_row::<std::convert::Infallible>(aggregate, &mut |r| {
+        out.push(r.clone());
+        Ok(())
+    });
+    out
+}
+
+/// Call `f` with each row of [`from_aggregate`]'s table, in order, without keeping them;
+/// stops at the first error.
+pub fn for_each_row<E>(
+    aggregate: &Aggregate,
+    f: &mut dyn FnMut(&PartialRow) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     for (key, stats) in &aggregate.table.cells {
+        // Each row of the cell borrows its key for the call (rows are built without one).
+        let mut key = key.clone();
+        let mut emit = |mut row: PartialRow| {
+            std::mem::swap(&mut row.cell, &mut key);
+            let result = f(&row);
+            std::mem::swap(&mut row.cell, &mut key);
+            result
+        };
         let row = |part: Part| PartialRow {
             part: Some(part),
-            cell: key.clone(),
             ..PartialRow::default()
         };
         for (label, decision) in [(false, false), (false, true), (true, false), (true, true)] {
             let rows = confusion_cell(&stats.counts, label, decision);
             if rows > 0 {
-                out.push(PartialRow {
+                emit(PartialRow {
                     label: Some(label),
                     decision: Some(decision),
                     rows,
                     sum_w: confusion_cell(&stats.weighted.value(), label, decision),
                     sum_w2: Some(confusion_cell(&stats.weighted_sq.value(), label, decision)),
                     ..row(Part::Confusion)
-                });
+                })?;
             }
         }
         let score = &stats.score;
         if score.rows == 0 {
             continue;
         }
-        out.push(PartialRow {
+        emit(PartialRow {
             rows: score.rows,
             sum_w: score.weight.value(),
             sum_wy: Some(score.sum_label.value()),
@@ -46,17 +66,17 @@ pub fn from_aggregate(aggregate: &Aggregate) -> Vec<PartialRow> {
             sum_wse: Some(score.sum_squared_error.value()),
             sum_wll: Some(score.sum_log_loss.value()),
             ..row(Part::Cell)
-        });
+        })?;
         for (b, bin) in score.bins.iter().enumerate() {
             if bin.rows > 0 {
-                out.push(PartialRow {
+                emit(PartialRow {
                     bin: Some(b as u64),
                     rows: bin.rows,
                     sum_w: bin.weight.value(),
                     sum_wy: Some(bin.sum_label.value()),
                     sum_ws: Some(bin.sum_score.value()),
                     ..row(Part::Bin)
-                });
+                })?;
             }
         }
         let part = match score.distribution.resolution() {
@@ -64,25 +84,25 @@ pub fn from_aggregate(aggregate: &Aggregate) -> Vec<PartialRow> {
             Resolution::Binned => Part::ScoreBinned,
         };
         for point in score.distribution.sorted() {
-            out.push(PartialRow {
+            emit(PartialRow {
                 score: Some(point.score),
                 rows: point.rows as u64,
                 sum_w: point.negatives + point.positives,
                 sum_wy: Some(point.positives),
                 rows_y: Some(point.positive_rows as u64),
                 ..row(part)
-            });
+            })?;
         }
     }
     for (reason, &rows) in &aggregate.skipped {
-        out.push(PartialRow {
+        f(&PartialRow {
             part: Some(Part::Invalid),
             reason: Some(reason.clone()),
             rows,
             ..PartialRow::default()
-        });
+        })?;
     }
-    out
+    Ok(())
 }
 
 /// The aggregate a partials table describes, checked against the audit: calibration bins

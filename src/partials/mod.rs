@@ -183,7 +183,9 @@ pub fn table_bytes(
     path: &std::path::Path,
 ) -> crate::Result<Vec<u8>> {
     let format = crate::input::Source::from_path(path, b',').format;
-    write::to_bytes(&from_aggregate(aggregate), &columns.protected, format)
+    let mut table = write::TableWriter::new(&columns.protected, format)?;
+    convert::for_each_row(aggregate, &mut |r| table.push(r))?;
+    table.finish()
 }
 
 /// Audit by running the partials query on the Spark Connect server at `url`: over the table

@@ -1,20 +1,28 @@
-//! Writing a partials table as Parquet or CSV bytes (the caller writes them atomically).
+//! Writing a partials table as Parquet or CSV bytes (the caller writes them atomically), one
+//! row at a time: only the encoded table and one batch of rows are held, never a row object
+//! per table row.
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{Field, Schema};
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
 
 use super::{group_column, PartialRow, COLUMNS};
 use crate::error::{Error, Result};
 use crate::input::Format;
 
+/// Rows per Parquet record batch.
+const BATCH_ROWS: usize = 64 * 1024;
+
 /// The table of `rows` keyed by the protected columns `protected`, in `format`.
 pub fn to_bytes(rows: &[PartialRow], protected: &[String], format: Format) -> Result<Vec<u8>> {
-    match format {
-        Format::Parquet => parquet_bytes(rows, protected),
-        Format::Csv => csv_bytes(rows, protected),
+    let mut table = TableWriter::new(protected, format)?;
+    for r in rows {
+        table.push(r)?;
     }
+    table.finish()
 }
 
 /// Column names in table order: `part`, the `g_*` columns, then the rest of [`COLUMNS`].
@@ -25,106 +33,206 @@ pub fn column_names(protected: &[String]) -> Vec<String> {
     names
 }
 
-/// One value of each column per row, as text (`None` = null).
-fn text_row(r: &PartialRow) -> Vec<Option<String>> {
-    let int = |v: Option<u64>| v.map(|v| v.to_string());
-    let float = |v: Option<f64>| v.map(|v| format!("{v:?}"));
-    let mut out = vec![r.part.map(|p| p.name().to_string())];
-    out.extend(r.cell.iter().cloned());
-    out.extend([
-        r.reason.clone(),
-        int(r.label.map(u64::from)),
-        int(r.decision.map(u64::from)),
-        int(r.bin),
-        float(r.score),
-        int(Some(r.rows)),
-        float(Some(r.sum_w)),
-        float(r.sum_w2),
-        float(r.sum_wy),
-        float(r.sum_ws),
-        float(r.sum_wse),
-        float(r.sum_wll),
-        int(r.rows_y),
-    ]);
-    out
+/// One numeric field of a row.
+#[derive(Debug, Clone, Copy)]
+enum Number {
+    Int(Option<u64>),
+    Float(Option<f64>),
 }
 
-/// `invalid` rows have no cell: their group columns are null.
-fn padded(r: &PartialRow, groups: usize) -> PartialRow {
-    let mut r = r.clone();
-    r.cell.resize(groups, None);
-    r
+/// The numeric fields of a row, in the order of [`COLUMNS`] after `part` and `reason`.
+fn numbers(r: &PartialRow) -> [Number; COLUMNS.len() - 2] {
+    use Number::{Float, Int};
+    [
+        Int(r.label.map(u64::from)),
+        Int(r.decision.map(u64::from)),
+        Int(r.bin),
+        Float(r.score),
+        Int(Some(r.rows)),
+        Float(Some(r.sum_w)),
+        Float(r.sum_w2),
+        Float(r.sum_wy),
+        Float(r.sum_ws),
+        Float(r.sum_wse),
+        Float(r.sum_wll),
+        Int(r.rows_y),
+    ]
 }
 
-fn csv_bytes(rows: &[PartialRow], protected: &[String]) -> Result<Vec<u8>> {
-    let render = |e: csv::Error| Error::Render {
-        format: "csv",
-        msg: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(column_names(protected)).map_err(render)?;
-    for r in rows {
-        let values = text_row(&padded(r, protected.len()));
-        w.write_record(values.iter().map(|v| v.as_deref().unwrap_or("")))
-            .map_err(render)?;
+/// A partials table being written row by row ([`TableWriter::push`]), then encoded
+/// ([`TableWriter::finish`]). `invalid` rows have no cell: their group columns are null.
+pub struct TableWriter {
+    groups: usize,
+    encoder: Encoder,
+}
+
+enum Encoder {
+    Csv(Box<csv::Writer<Vec<u8>>>),
+    Parquet(Box<ParquetEncoder>),
+}
+
+impl TableWriter {
+    /// An empty table keyed by the protected columns `protected`, in `format`.
+    pub fn new(protected: &[String], format: Format) -> Result<Self> {
+        let encoder = match format {
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(column_names(protected)).map_err(csv_error)?;
+                Encoder::Csv(Box::new(w))
+            }
+            Format::Parquet => Encoder::Parquet(Box::new(ParquetEncoder::new(protected)?)),
+        };
+        Ok(TableWriter {
+            groups: protected.len(),
+            encoder,
+        })
     }
-    w.into_inner().map_err(|e| Error::Render {
-        format: "csv",
-        msg: e.to_string(),
-    })
+
+    /// Add a row.
+    pub fn push(&mut self, r: &PartialRow) -> Result<()> {
+        let cell = (0..self.groups).map(|g| r.cell.get(g).and_then(Option::as_deref));
+        match &mut self.encoder {
+            Encoder::Csv(w) => {
+                let mut field = |v: Option<&str>| w.write_field(v.unwrap_or(""));
+                field(r.part.map(|p| p.name())).map_err(csv_error)?;
+                for value in cell {
+                    field(value).map_err(csv_error)?;
+                }
+                field(r.reason.as_deref()).map_err(csv_error)?;
+                for number in numbers(r) {
+                    let text = match number {
+                        Number::Int(v) => v.map(|v| v.to_string()),
+                        // `{:?}` writes the shortest text that parses back to the same bits.
+                        Number::Float(v) => v.map(|v| format!("{v:?}")),
+                    };
+                    field(text.as_deref()).map_err(csv_error)?;
+                }
+                w.write_record(None::<&[u8]>).map_err(csv_error)
+            }
+            Encoder::Parquet(p) => p.push(r, cell),
+        }
+    }
+
+    /// The encoded table.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        match self.encoder {
+            Encoder::Csv(w) => (*w).into_inner().map_err(|e| Error::Render {
+                format: "csv",
+                msg: e.to_string(),
+            }),
+            Encoder::Parquet(p) => p.finish(),
+        }
+    }
 }
 
-fn parquet_bytes(rows: &[PartialRow], protected: &[String]) -> Result<Vec<u8>> {
-    let render = |msg: String| Error::Render {
+fn csv_error(e: csv::Error) -> Error {
+    Error::Render {
+        format: "csv",
+        msg: e.to_string(),
+    }
+}
+
+fn parquet_error(e: impl std::fmt::Display) -> Error {
+    Error::Render {
         format: "parquet",
-        msg,
-    };
-    let rows: Vec<PartialRow> = rows.iter().map(|r| padded(r, protected.len())).collect();
-    let strings = |f: &dyn Fn(&PartialRow) -> Option<String>| -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<StringArray>())
-    };
-    let ints = |f: &dyn Fn(&PartialRow) -> Option<u64>| -> ArrayRef {
-        Arc::new(
-            rows.iter()
-                .map(|r| f(r).map(|v| v as i64))
-                .collect::<Int64Array>(),
-        )
-    };
-    let floats = |f: &dyn Fn(&PartialRow) -> Option<f64>| -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<Float64Array>())
-    };
-    let mut columns: Vec<ArrayRef> = vec![strings(&|r| r.part.map(|p| p.name().to_string()))];
-    for g in 0..protected.len() {
-        columns.push(strings(&|r| r.cell[g].clone()));
+        msg: e.to_string(),
     }
-    columns.extend([
-        strings(&|r| r.reason.clone()),
-        ints(&|r| r.label.map(u64::from)),
-        ints(&|r| r.decision.map(u64::from)),
-        ints(&|r| r.bin),
-        floats(&|r| r.score),
-        ints(&|r| Some(r.rows)),
-        floats(&|r| Some(r.sum_w)),
-        floats(&|r| r.sum_w2),
-        floats(&|r| r.sum_wy),
-        floats(&|r| r.sum_ws),
-        floats(&|r| r.sum_wse),
-        floats(&|r| r.sum_wll),
-        ints(&|r| r.rows_y),
-    ]);
-    let fields: Vec<Field> = column_names(protected)
-        .into_iter()
-        .zip(&columns)
-        .map(|(name, c)| Field::new(name, c.data_type().clone(), true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| render(e.to_string()))?;
-    let mut bytes = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None)
-        .map_err(|e| render(e.to_string()))?;
-    writer.write(&batch).map_err(|e| render(e.to_string()))?;
-    writer.close().map_err(|e| render(e.to_string()))?;
-    Ok(bytes)
+}
+
+/// Builders of one batch of rows, written out every [`BATCH_ROWS`] rows.
+struct ParquetEncoder {
+    writer: ArrowWriter<Vec<u8>>,
+    schema: SchemaRef,
+    part: StringBuilder,
+    cell: Vec<StringBuilder>,
+    reason: StringBuilder,
+    numbers: Vec<NumberBuilder>,
+    rows: usize,
+}
+
+/// The builder of one numeric column.
+enum NumberBuilder {
+    Int(Int64Builder),
+    Float(Float64Builder),
+}
+
+impl ParquetEncoder {
+    fn new(protected: &[String]) -> Result<Self> {
+        let numbers: Vec<NumberBuilder> = (numbers(&PartialRow::default()).iter())
+            .map(|n| match n {
+                Number::Int(_) => NumberBuilder::Int(Int64Builder::new()),
+                Number::Float(_) => NumberBuilder::Float(Float64Builder::new()),
+            })
+            .collect();
+        let types = (0..1 + protected.len() + 1)
+            .map(|_| DataType::Utf8)
+            .chain(numbers.iter().map(|n| match n {
+                NumberBuilder::Int(_) => DataType::Int64,
+                NumberBuilder::Float(_) => DataType::Float64,
+            }));
+        let fields: Vec<Field> = (column_names(protected).into_iter().zip(types))
+            .map(|(name, data_type)| Field::new(name, data_type, true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let writer =
+            ArrowWriter::try_new(Vec::new(), schema.clone(), None).map_err(parquet_error)?;
+        Ok(ParquetEncoder {
+            writer,
+            schema,
+            part: StringBuilder::new(),
+            cell: protected.iter().map(|_| StringBuilder::new()).collect(),
+            reason: StringBuilder::new(),
+            numbers,
+            rows: 0,
+        })
+    }
+
+    fn push<'a>(
+        &mut self,
+        r: &PartialRow,
+        cell: impl Iterator<Item = Option<&'a str>>,
+    ) -> Result<()> {
+        self.part.append_option(r.part.map(|p| p.name()));
+        for (builder, value) in self.cell.iter_mut().zip(cell) {
+            builder.append_option(value);
+        }
+        self.reason.append_option(r.reason.as_deref());
+        for (builder, number) in self.numbers.iter_mut().zip(numbers(r)) {
+            match (builder, number) {
+                (NumberBuilder::Int(b), Number::Int(v)) => b.append_option(v.map(|v| v as i64)),
+                (NumberBuilder::Float(b), Number::Float(v)) => b.append_option(v),
+                _ => unreachable!("the builders follow `numbers`"),
+            }
+        }
+        self.rows += 1;
+        if self.rows == BATCH_ROWS {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Write the rows built so far as one record batch.
+    fn write_batch(&mut self) -> Result<()> {
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(self.part.finish())];
+        columns.extend(
+            self.cell
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.push(Arc::new(self.reason.finish()));
+        columns.extend(self.numbers.iter_mut().map(|b| match b {
+            NumberBuilder::Int(b) => Arc::new(b.finish()) as ArrayRef,
+            NumberBuilder::Float(b) => Arc::new(b.finish()) as ArrayRef,
+        }));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(parquet_error)?;
+        self.rows = 0;
+        self.writer.write(&batch).map_err(parquet_error)
+    }
+
+    fn finish(mut self) -> Result<Vec<u8>> {
+        self.write_batch()?;
+        self.writer.into_inner().map_err(parquet_error)
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +290,28 @@ mod tests {
             assert_eq!(back, expected, "{name}");
             assert_eq!(back[0].sum_w.to_bits(), (0.1f64 + 0.2).to_bits());
         }
+    }
+
+    #[test]
+    fn a_table_of_several_batches_round_trips() {
+        let protected = vec!["g1".to_string(), "g2".to_string()];
+        let rows: Vec<PartialRow> = (0..2 * BATCH_ROWS + 1)
+            .map(|i| PartialRow {
+                part: Some(Part::Score),
+                cell: vec![Some(format!("c{}", i / 1000)), None],
+                score: Some(i as f64 / 7.0),
+                rows: i as u64 + 1,
+                sum_w: i as f64 + 1.0,
+                sum_wy: Some(0.5),
+                rows_y: Some(1),
+                ..PartialRow::default()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.parquet");
+        std::fs::write(&path, to_bytes(&rows, &protected, Format::Parquet).unwrap()).unwrap();
+        let back = read::read(&Source::from_path(&path, b','), &protected).unwrap();
+        assert!(back == rows, "{} rows read back", back.len());
     }
 
     #[test]
