@@ -55,7 +55,7 @@ pub mod spark;
 pub mod sql;
 pub mod write;
 
-pub use convert::{from_aggregate, to_aggregate, Builder};
+pub use convert::{for_each_row, from_aggregate, to_aggregate, Builder};
 
 use crate::aggregate::CellKey;
 
@@ -184,7 +184,7 @@ pub fn table_bytes(
 ) -> crate::Result<Vec<u8>> {
     let format = crate::input::Source::from_path(path, b',').format;
     let mut table = write::TableWriter::new(&columns.protected, format)?;
-    convert::for_each_row(aggregate, &mut |r| table.push(r))?;
+    for_each_row(aggregate, &mut |r| table.push(r))?;
     table.finish()
 }
 
