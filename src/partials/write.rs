@@ -293,10 +293,17 @@ mod tests {
     }
 
     #[test]
-    fn a_table_of_several_batches_round_trips() {
+    fn tables_of_several_batches_or_none_round_trip() {
         let protected = vec!["g1".to_string(), "g2".to_string()];
-        let rows: Vec<PartialRow> = (0..2 * BATCH_ROWS + 1)
-            .map(|i| PartialRow {
+        let row = |i: usize| match i % 1000 {
+            // Invalid rows have no cell: their group columns are written as nulls.
+            999 => PartialRow {
+                part: Some(Part::Invalid),
+                reason: Some("invalid_score".into()),
+                rows: 1,
+                ..PartialRow::default()
+            },
+            _ => PartialRow {
                 part: Some(Part::Score),
                 cell: vec![Some(format!("c{}", i / 1000)), None],
                 score: Some(i as f64 / 7.0),
@@ -305,13 +312,23 @@ mod tests {
                 sum_wy: Some(0.5),
                 rows_y: Some(1),
                 ..PartialRow::default()
-            })
-            .collect();
+            },
+        };
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.parquet");
-        std::fs::write(&path, to_bytes(&rows, &protected, Format::Parquet).unwrap()).unwrap();
-        let back = read::read(&Source::from_path(&path, b','), &protected).unwrap();
-        assert!(back == rows, "{} rows read back", back.len());
+        // Parquet batches: three (the last one row), exactly two, and none; CSV has no batches.
+        let cases = [
+            (2 * BATCH_ROWS + 1, "p.parquet", Format::Parquet),
+            (2 * BATCH_ROWS, "p.parquet", Format::Parquet),
+            (0, "p.parquet", Format::Parquet),
+            (0, "p.csv", Format::Csv),
+        ];
+        for (n, name, format) in cases {
+            let rows: Vec<PartialRow> = (0..n).map(row).collect();
+            let path = dir.path().join(name);
+            std::fs::write(&path, to_bytes(&rows, &protected, format).unwrap()).unwrap();
+            let back = read::read(&Source::from_path(&path, b','), &protected).unwrap();
+            assert!(back == rows, "{n} rows as {name}: {} read back", back.len());
+        }
     }
 
     #[test]
