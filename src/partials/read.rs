@@ -83,11 +83,19 @@ pub fn for_each_in_batches(
 ) -> Result<()> {
     let mut row = PartialRow::default();
     let mut first = 1;
+    // The batches of one table share its schema: the columns are found in the first.
+    let mut found: Option<(Vec<String>, Layout)> = None;
     for batch in batches {
         let batch = batch?;
-        let schema = batch.schema();
-        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let layout = Layout::new(&names, path, protected)?;
+        let (names, layout) = match &mut found {
+            Some(found) => &*found,
+            None => {
+                let schema = batch.schema();
+                let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+                let layout = Layout::new(&names, path, protected)?;
+                found.insert((names, layout))
+            }
+        };
         let columns: Vec<Column> = (layout.index.iter())
             .enumerate()
             .map(|(wanted, index)| match index {

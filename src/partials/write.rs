@@ -116,25 +116,25 @@ impl TableWriter {
     /// The encoded table.
     pub fn finish(self) -> Result<Vec<u8>> {
         match self.encoder {
-            Encoder::Csv(w) => (*w).into_inner().map_err(|e| Error::Render {
-                format: "csv",
-                msg: e.to_string(),
-            }),
+            Encoder::Csv(w) => (*w).into_inner().map_err(csv_error),
             Encoder::Parquet(p) => p.finish(),
         }
     }
 }
 
-fn csv_error(e: csv::Error) -> Error {
-    Error::Render {
-        format: "csv",
-        msg: e.to_string(),
-    }
+/// A failure to encode the table as CSV.
+fn csv_error(e: impl std::fmt::Display) -> Error {
+    render_error("csv", e)
 }
 
+/// A failure to encode the table as Parquet.
 fn parquet_error(e: impl std::fmt::Display) -> Error {
+    render_error("parquet", e)
+}
+
+fn render_error(format: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Render {
-        format: "parquet",
+        format,
         msg: e.to_string(),
     }
 }
