@@ -18,7 +18,7 @@ use super::stats::Confusion;
 use super::{CellKey, CellTable, GroupStats};
 
 /// Grid slots per cell: scores `k / GRID_STEPS`, k = 0..=GRID_STEPS.
-const SLOTS: usize = GRID_STEPS as usize + 1;
+pub(crate) const SLOTS: usize = GRID_STEPS as usize + 1;
 
 /// Most cells counted densely per stream: 400 cells × 80 kB = 32 MB. Rows of further cells
 /// take the row-by-row path, so memory stays bounded however many cells there are.
@@ -143,6 +143,43 @@ impl DenseCounts {
             }
         }
         self.counted += counted;
+    }
+
+    /// The cells with at least one row counted since the last flush.
+    pub(crate) fn counted_cells(&self) -> impl Iterator<Item = &CellKey> {
+        (self.keys.iter().zip(&self.confusion))
+            .filter(|(_, confusion)| **confusion != [0; 4])
+            .map(|(key, _)| key)
+    }
+
+    /// Add the counts of `other` (another stream's) to these, cell by cell; false, and
+    /// nothing added, when its cells do not fit beside these or a count could pass the flush
+    /// limit.
+    pub(crate) fn absorb(&mut self, other: &DenseCounts) -> bool {
+        let new = (other.keys.iter())
+            .filter(|key| !self.contains(key))
+            .count();
+        if self.keys.len() + new > MAX_DENSE_CELLS || self.counted + other.counted > self.limit {
+            return false;
+        }
+        for (i, key) in other.keys.iter().enumerate() {
+            if other.confusion[i] == [0; 4] {
+                continue;
+            }
+            let j = self.id(key) as usize;
+            let theirs = &other.rows[i * 2 * SLOTS..][..2 * SLOTS];
+            for (mine, theirs) in self.rows[j * 2 * SLOTS..][..2 * SLOTS]
+                .iter_mut()
+                .zip(theirs)
+            {
+                *mine += theirs;
+            }
+            for (mine, theirs) in self.confusion[j].iter_mut().zip(other.confusion[i]) {
+                *mine += theirs;
+            }
+        }
+        self.counted += other.counted;
+        true
     }
 
     /// Add the counts to `table`'s cells as unsettled statistics with `bins` calibration bins

@@ -55,18 +55,6 @@ impl CellTable {
         }
     }
 
-    /// The cells a new stream counts densely from its first row ([`DenseCounts`]): those
-    /// still unsettled that had at least [`GRID_AFTER`] rows per stream over the `streams`
-    /// streams merged into this table (issue 8). Speed only; no value depends on it.
-    fn dense_template(&self, streams: u64) -> DenseCounts {
-        DenseCounts::with_cells(
-            (self.cells.iter())
-                .filter(|(_, stats)| stats.unsettled && stats.rows >= GRID_AFTER as u64 * streams)
-                .map(|(key, _)| key.clone())
-                .take(dense::MAX_DENSE_CELLS),
-        )
-    }
-
     /// Settle every cell ([`GroupStats::settle`]), in parallel: a cell's sums over its score
     /// distribution do not depend on the other cells (issue 8: 40 cells of 10,001 grid scores
     /// took 29 ms on one thread).
@@ -456,8 +444,11 @@ pub struct OrderedMerge {
 
 #[derive(Debug, Default)]
 struct MergeState {
-    /// Streams `0..next_stream`, merged in order.
+    /// Streams `0..next_stream`, merged in order, except for `pending`.
     merged: CellTable,
+    /// Dense counts of merged streams not yet added to `merged` (see
+    /// [`MergeState::merge_stream`]).
+    pending: DenseCounts,
     /// Calibration bins of the statistics (known from the first batch folded).
     bins: usize,
     next_stream: u64,
@@ -501,10 +492,67 @@ impl MergeState {
                 break;
             }
             if let Some(s) = self.streams.remove(&self.next_stream) {
-                self.merged.merge(s.into_table(self.bins));
+                self.merge_stream(s);
             }
             self.next_stream += 1;
         }
+    }
+
+    /// Merge the complete stream `s`, next in file order.
+    ///
+    /// Its dense counts are added to `pending` (one count array to another) instead of
+    /// becoming score distributions merged into `merged`, which cost 5 ms per row group of
+    /// 40 cells (issue 8), when that cannot change a value: every cell of the stream is
+    /// unsettled here and there, with room below [`MAX_DISTINCT`] for both sides' distinct
+    /// scores and two grids more. Then no merge of these cells settles them, now or when
+    /// `pending` is flushed, and unsettled statistics are integer counts, whose sums do not
+    /// depend on the order of the additions. Otherwise `pending` is flushed into `merged`
+    /// first and the stream merged as before.
+    fn merge_stream(&mut self, s: StreamState) {
+        let StreamState {
+            mut folded,
+            mut dense,
+            ..
+        } = s;
+        if self.deferrable(&folded, &dense) && self.pending.absorb(&dense) {
+            self.merged.merge(folded);
+            return;
+        }
+        self.pending.flush_into(&mut self.merged, self.bins);
+        dense.flush_into(&mut folded, self.bins);
+        self.merged.merge(folded);
+    }
+
+    /// True when the cells of a stream's `folded` table and `dense` counts are unsettled
+    /// here and in `folded`, with room for every distinct score (see
+    /// [`merge_stream`](Self::merge_stream)).
+    fn deferrable(&self, folded: &CellTable, dense: &DenseCounts) -> bool {
+        let plain = |key: &CellKey| {
+            let (mine, theirs) = (self.merged.cells.get(key), folded.cells.get(key));
+            let unsettled = |s: Option<&GroupStats>| s.is_none_or(|s| s.unsettled);
+            let distinct = |s: Option<&GroupStats>| s.map_or(0, |s| s.score.distribution.len());
+            unsettled(mine)
+                && unsettled(theirs)
+                && distinct(mine) + distinct(theirs) + 2 * dense::SLOTS < MAX_DISTINCT
+        };
+        folded.cells.keys().all(plain) && dense.counted_cells().all(plain)
+    }
+
+    /// The cells a new stream counts densely from its first row ([`DenseCounts`]): those
+    /// still unsettled that `pending` counts, or that had at least [`GRID_AFTER`] rows per
+    /// stream over the streams merged so far (issue 8). Speed only; no value depends on it.
+    fn dense_template(&self) -> DenseCounts {
+        let streams = self.next_stream;
+        let unsettled = |key: &&CellKey| self.merged.cells.get(*key).is_none_or(|s| s.unsettled);
+        let pending = self.pending.counted_cells().filter(unsettled);
+        let merged = (self.merged.cells.iter())
+            .filter(|(_, stats)| stats.unsettled && stats.rows >= GRID_AFTER as u64 * streams)
+            .map(|(key, _)| key);
+        DenseCounts::with_cells(
+            (pending.chain(merged))
+                .take(dense::MAX_DENSE_CELLS)
+                .cloned(),
+        )
     }
 }
 
@@ -539,7 +587,7 @@ impl OrderedMerge {
         let mut folded = std::mem::take(&mut s.folded);
         let mut dense = std::mem::take(&mut s.dense);
         if index == 0 && folded.cells.is_empty() {
-            dense = (state.merged).dense_template(state.next_stream);
+            dense = state.dense_template();
         }
         state.bins = options.bins;
         drop(state);
@@ -581,8 +629,9 @@ impl OrderedMerge {
 
     /// All partials merged in ascending sequence order.
     pub fn finish(self) -> (CellTable, BTreeMap<String, u64>) {
-        let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut merged = state.merged;
+        let mut state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut merged = std::mem::take(&mut state.merged);
+        state.pending.flush_into(&mut merged, state.bins);
         for (_, mut stream) in state.streams {
             let early = std::mem::take(&mut stream.early);
             merged.merge(stream.into_table(state.bins));
@@ -837,6 +886,65 @@ mod tests {
         let (one, split) = (one.finish().0, split.finish().0);
         assert_eq!(bits(&one), bits(&split));
         assert!(one.cells.values().all(|c| !c.unsettled && c.rows == 5_900));
+    }
+
+    #[test]
+    fn dense_counts_kept_across_streams_give_the_bits_of_merging_each_stream() {
+        // Streams 0 and 1: cells a and b on the grid, counted densely, their counts kept in
+        // `pending`. Stream 2: cell a gets more distinct scores off the grid than a cell keeps
+        // unsettled, so it settles there: `pending` must be flushed before that stream is
+        // merged. Stream 3: b alone again, kept in `pending` until `finish`.
+        let opts = AggregateOptions { bins: 10 };
+        let grid = |n: usize, g: &'static str| -> Vec<(bool, bool, f64, &'static str)> {
+            (0..n)
+                .map(|i| {
+                    let s = ((i * 7919) % 10_001) as f64 / 1e4;
+                    (i % 3 == 1, s >= 0.5, s, g)
+                })
+                .collect()
+        };
+        let off_grid: Vec<(bool, bool, f64, &str)> = (0..MAX_DISTINCT + 5_000)
+            .map(|k| {
+                let s = (2 * k + 1) as f64 / (4 * MAX_DISTINCT) as f64;
+                (k % 5 == 0, s >= 0.5, s, "a")
+            })
+            .collect();
+        let both = |n| [grid(n, "a"), grid(n, "b")].concat();
+        let streams = [
+            both(3000),
+            both(3000),
+            [off_grid, grid(3000, "b")].concat(),
+            grid(3000, "b"),
+        ];
+        // The reference: each stream's table with its dense counts flushed in, merged in
+        // order, as before `pending`.
+        let mut reference = CellTable::default();
+        for rows in &streams {
+            let (mut table, mut dense) = (CellTable::default(), DenseCounts::default());
+            fold_batch(&batch(rows), opts, &mut table, &mut dense);
+            dense.flush_into(&mut table, opts.bins);
+            reference.merge(table);
+        }
+        reference.settle();
+        let merge = OrderedMerge::default();
+        let mut pending = Vec::new();
+        for (stream, rows) in streams.iter().enumerate() {
+            merge.fold(input::batch_seq(stream as u64, 0), batch(rows), opts);
+            merge.end_stream(stream as u64);
+            pending.push(merge.lock().pending.counted_cells().count());
+        }
+        assert_eq!(
+            pending,
+            [2, 2, 0, 1],
+            "cells kept in pending after each stream"
+        );
+        let table = merge.finish().0;
+        assert!(table.cells.values().all(|c| !c.unsettled));
+        assert_eq!(
+            table.cells[&vec![Some("a".to_string())]].rows,
+            6000 + MAX_DISTINCT as u64 + 5000
+        );
+        assert_eq!(canonical_bits(&table), canonical_bits(&reference));
     }
 
     #[test]
