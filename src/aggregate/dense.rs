@@ -28,12 +28,19 @@ pub(crate) const MAX_DENSE_CELLS: usize = 400;
 /// thread folding a stream, so that only a few arrays of up to 32 MB ever exist.
 static COUNT_ARRAYS: BufferPool<u32> = BufferPool::new(2);
 
-/// The key [`DenseCounts::count`] takes for a row at grid slot `slot` (at most
-/// `GRID_STEPS`): `slot · 4 + label · 2 + decision`.
+/// What [`DenseCounts::count`] takes for a row of dense cell `cell` (below
+/// [`MAX_DENSE_CELLS`]) at grid slot `slot` (at most `GRID_STEPS`): the row's index into the
+/// counts in the low 32 bits, its confusion count `cell · 4 + label · 2 + decision` above.
 #[inline(always)]
-pub(crate) fn row_key(slot: u32, label: bool, decision: bool) -> u16 {
-    ((slot << 2) | (u32::from(label) << 1) | u32::from(decision)) as u16
+pub(crate) fn row_code(cell: u32, slot: u32, label: bool, decision: bool) -> u64 {
+    let (label, decision) = (u32::from(label), u32::from(decision));
+    let index = (cell * SLOTS as u32 + slot) * 2 + label;
+    let confusion = cell * 4 + label * 2 + decision;
+    (u64::from(confusion) << 32) | u64::from(index)
 }
+
+/// The [`row_code`] of a row not counted here.
+pub(crate) const NOT_COUNTED: u64 = u64::MAX;
 
 /// Counts of one stream's dense rows (see the module documentation).
 #[derive(Debug)]
@@ -115,31 +122,23 @@ impl DenseCounts {
         dense
     }
 
-    /// Count row r of a batch when `cell[r] != u32::MAX` (its dense cell number); `key[r]` is
-    /// its [`row_key`].
+    /// Count every row whose [`row_code`] is not [`NOT_COUNTED`].
     ///
-    /// Three tight loops: every row's index into the counts, then the increments (the loop
-    /// keeps many cache misses in flight; sorting the rows by cell first was slower), then the
-    /// confusion counts.
-    pub(crate) fn count(&mut self, cell: &[u32], key: &[u16]) {
-        let n = cell.len();
-        let key = &key[..n];
-        let index: Vec<u32> = (cell.iter().zip(key))
-            .map(|(&c, &k)| match c {
-                u32::MAX => u32::MAX,
-                c => c * (2 * SLOTS as u32) + u32::from(k >> 1),
-            })
-            .collect();
+    /// Two tight loops over the codes, the increments of the counts (the loop keeps many cache
+    /// misses in flight; sorting the rows by cell, or counting in the pass that computes the
+    /// codes, was slower) and those of the confusion counts.
+    pub(crate) fn count(&mut self, codes: &[u64]) {
         let mut counted = 0;
-        for &i in &index {
-            if let Some(count) = self.rows.get_mut(i as usize) {
+        for &code in codes {
+            if let Some(count) = self.rows.get_mut(code as u32 as usize) {
                 *count += 1;
                 counted += 1;
             }
         }
-        for (&c, &k) in cell.iter().zip(key) {
-            if let Some(confusion) = self.confusion.get_mut(c as usize) {
-                confusion[usize::from(k & 3)] += 1;
+        let confusion = self.confusion.as_flattened_mut();
+        for &code in codes {
+            if let Some(count) = confusion.get_mut((code >> 32) as usize) {
+                *count += 1;
             }
         }
         self.counted += counted;

@@ -26,8 +26,8 @@ mod sum;
 pub mod tasks;
 
 use dense::DenseCounts;
-use distribution::GRID_AFTER;
 pub(crate) use distribution::{grid_score, grid_slot, GRID_STEPS};
+use distribution::{grid_slot_u32, GRID_AFTER};
 pub use distribution::{Resolution, ScoreDistribution, ScorePoint, FINE_BINS, MAX_DISTINCT};
 pub use stats::{bin_index, BinStats, Confusion, GroupStats, ScoreStats};
 pub use sum::Sum;
@@ -282,10 +282,7 @@ fn fold_unit_rows(
     dense: &mut DenseCounts,
 ) {
     let rows = cell_of_row.len();
-    let mut rows_of_cell = vec![0u64; keys.len()];
-    for &cell in cell_of_row {
-        rows_of_cell[cell as usize] += 1;
-    }
+    let rows_of_cell = rows_per_cell(cell_of_row, keys.len());
     let dense_cell: Vec<u32> = (keys.iter().zip(&*stats).zip(&rows_of_cell))
         .map(|((key, stats), &n)| {
             let counted = dense.contains(key)
@@ -298,27 +295,51 @@ fn fold_unit_rows(
             }
         })
         .collect();
-    let slot = grid_slots(&score[..rows]);
-    let dense_of_row: Vec<u32> = (cell_of_row.iter().zip(&slot))
-        .map(|(&cell, &slot)| match slot {
-            u32::MAX => u32::MAX,
-            _ => dense_cell[cell as usize],
+    let (label, decision, score) = (
+        &batch.label[..rows],
+        &batch.prediction[..rows],
+        &score[..rows],
+    );
+    let mut all_counted = true;
+    let codes: Vec<u64> = (0..rows)
+        .map(|r| {
+            let (cell, slot) = (dense_cell[cell_of_row[r] as usize], grid_slot_u32(score[r]));
+            let counted = cell != u32::MAX && slot != u32::MAX;
+            all_counted &= counted;
+            match counted {
+                true => dense::row_code(cell, slot, label[r], decision[r]),
+                false => dense::NOT_COUNTED,
+            }
         })
         .collect();
-    let key: Vec<u16> = (slot
-        .iter()
-        .zip(&batch.label[..rows])
-        .zip(&batch.prediction[..rows]))
-    .map(|((&slot, &label), &decision)| dense::row_key(slot, label, decision))
-    .collect();
-    dense.count(&dense_of_row, &key);
-    for (row, _) in (dense_of_row.iter().enumerate()).filter(|(_, &d)| d == u32::MAX) {
-        let (label, decision) = (batch.label[row], batch.prediction[row]);
+    dense.count(&codes);
+    if all_counted {
+        return;
+    }
+    for (row, _) in (codes.iter().enumerate()).filter(|(_, &c)| c == dense::NOT_COUNTED) {
+        let slot = grid_slot_u32(score[row]);
         let stats = &mut stats[cell_of_row[row] as usize];
-        if !stats.push_unit(label, decision, slot[row], 1.0) {
-            stats.push_scored(label, decision, score[row], slot[row], 1.0);
+        if !stats.push_unit(label[row], decision[row], slot, 1.0) {
+            stats.push_scored(label[row], decision[row], score[row], slot, 1.0);
         }
     }
+}
+
+/// The number of rows of each of `cells` cells, from each row's cell. Four counts per cell,
+/// for rows r mod 4, so that rows of one cell in a row do not wait for each other's
+/// increment (issue 8).
+fn rows_per_cell(cell_of_row: &[u32], cells: usize) -> Vec<u64> {
+    let mut lanes = vec![[0u64; 4]; cells];
+    let mut fours = cell_of_row.chunks_exact(4);
+    for four in &mut fours {
+        for lane in 0..4 {
+            lanes[four[lane] as usize][lane] += 1;
+        }
+    }
+    for &cell in fours.remainder() {
+        lanes[cell as usize][0] += 1;
+    }
+    lanes.iter().map(|l| l.iter().sum()).collect()
 }
 
 /// The [`grid_slot`] of each score, `u32::MAX` for a score off the grid.
