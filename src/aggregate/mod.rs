@@ -43,16 +43,26 @@ pub struct CellTable {
 }
 
 impl CellTable {
-    /// Merge `other` into `self` (cell-wise [`GroupStats::merge`]).
+    /// Merge `other` into `self` (cell-wise [`GroupStats::merge`]). When most cells of `self`
+    /// take part, they are merged in parallel (issue 8: a cell's score distribution has up to
+    /// 10,001 slots); a few cells are looked up one by one.
     pub fn merge(&mut self, other: CellTable) {
-        for (key, stats) in other.cells {
-            match self.cells.get_mut(&key) {
-                Some(mine) => mine.merge(&stats),
-                None => {
-                    self.cells.insert(key, stats);
+        let (both, new): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            (other.cells.into_iter()).partition(|(key, _)| self.cells.contains_key(key));
+        if 2 * both.len() < self.cells.len() {
+            for (key, theirs) in &both {
+                if let Some(mine) = self.cells.get_mut(key) {
+                    mine.merge(theirs);
                 }
             }
+        } else {
+            (self.cells.par_iter_mut()).for_each(|(key, mine)| {
+                if let Some(theirs) = both.get(key) {
+                    mine.merge(theirs);
+                }
+            });
         }
+        self.cells.extend(new);
     }
 
     /// Settle every cell ([`GroupStats::settle`]), in parallel: a cell's sums over its score
