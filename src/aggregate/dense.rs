@@ -5,10 +5,11 @@
 //! rows of its (grid slot, label) in the cell's score distribution
 //! ([`GroupStats::unsettled`](super::GroupStats)). So these rows are counted in one array
 //! indexed by (cell, slot, label), in passes over a whole batch (compute every row's index,
-//! then increment), and the counts become the cells' statistics when the stream ends
-//! ([`DenseCounts::flush_into`]). Integer counts do not depend on the order of the rows, so
-//! every result is the same as pushing the rows one by one; only the speed differs (a tight
-//! histogram loop instead of a call per row).
+//! then increment), and the counts become the cells' statistics when they are flushed
+//! ([`DenseCounts::flush_into`]): when the stream is merged, or later, from the pending counts
+//! that finished streams add up (`MergeState::merge_stream`). Integer counts do not depend on
+//! the order of the rows, so every result is the same as pushing the rows one by one; only the
+//! speed differs (a tight histogram loop instead of a call per row).
 
 use std::collections::HashMap;
 
@@ -26,8 +27,9 @@ pub(crate) const SLOTS: usize = GRID_STEPS as usize + 1;
 /// take the row-by-row path, so memory stays bounded however many cells there are.
 pub(crate) const MAX_DENSE_CELLS: usize = 400;
 
-/// Count arrays of finished streams, reused by the next stream: at most two, about one per
-/// thread folding a stream, so that only a few arrays of up to 32 MB ever exist.
+/// Count arrays of finished streams, reused by the next stream or the pending counts: at most
+/// two kept, so that only a few arrays of up to 32 MB ever exist (one per thread folding a
+/// stream, and the pending counts').
 static COUNT_ARRAYS: BufferPool<u32> = BufferPool::new(2);
 
 /// What [`DenseCounts::count`] takes for a row of dense cell `cell` (below
@@ -44,7 +46,8 @@ pub(crate) fn row_code(cell: u32, slot: u32, label: bool, decision: bool) -> u64
 /// The [`row_code`] of a row not counted here.
 pub(crate) const NOT_COUNTED: u64 = u64::MAX;
 
-/// Counts of one stream's dense rows (see the module documentation).
+/// Counts of dense rows: of one stream, or pending, of finished streams (see the module
+/// documentation).
 #[derive(Debug)]
 pub(crate) struct DenseCounts {
     /// Dense number of each cell counted here.
@@ -189,24 +192,46 @@ impl DenseCounts {
         if self.counted == 0 {
             return;
         }
-        // Cell by cell in parallel: each turns 10,001 slots into a distribution (issue 8).
-        let counted = (self.keys.par_iter().enumerate())
-            .filter_map(|(id, key)| {
-                let [tn, fp, fn_, tp] = self.confusion[id];
-                let rows = tn + fp + fn_ + tp;
-                if rows == 0 {
-                    return None;
-                }
-                let mut stats = GroupStats::unsettled(bins);
-                stats.rows = rows;
-                stats.counts = Confusion { tp, fp, tn, fn_ };
-                stats.score.rows = rows;
-                stats.score.distribution =
-                    ScoreDistribution::from_grid_rows(&self.rows[id * 2 * SLOTS..][..2 * SLOTS]);
-                Some((key.clone(), stats))
-            })
+        let counted = (self.keys.iter().enumerate())
+            .filter_map(|(id, key)| Some((key.clone(), self.cell_stats(id, bins)?)))
             .collect();
         table.merge(CellTable { cells: counted });
+        self.reset();
+    }
+
+    /// [`flush_into`](Self::flush_into), forming and merging the cells in parallel (each turns
+    /// 10,001 slots into a distribution: issue 8). Only where no lock is held: a thread that
+    /// waits for rayon's tasks runs others meanwhile, and one that locks the same lock again
+    /// would deadlock.
+    pub(crate) fn flush_into_in_parallel(&mut self, table: &mut CellTable, bins: usize) {
+        if self.counted == 0 {
+            return;
+        }
+        let counted = (self.keys.par_iter().enumerate())
+            .filter_map(|(id, key)| Some((key.clone(), self.cell_stats(id, bins)?)))
+            .collect();
+        table.merge_in_parallel(CellTable { cells: counted });
+        self.reset();
+    }
+
+    /// The unsettled statistics of dense cell `id`, `None` when it counted no row.
+    fn cell_stats(&self, id: usize, bins: usize) -> Option<GroupStats> {
+        let [tn, fp, fn_, tp] = self.confusion[id];
+        let rows = tn + fp + fn_ + tp;
+        if rows == 0 {
+            return None;
+        }
+        let mut stats = GroupStats::unsettled(bins);
+        stats.rows = rows;
+        stats.counts = Confusion { tp, fp, tn, fn_ };
+        stats.score.rows = rows;
+        stats.score.distribution =
+            ScoreDistribution::from_grid_rows(&self.rows[id * 2 * SLOTS..][..2 * SLOTS]);
+        Some(stats)
+    }
+
+    /// Zero counts, the cells kept.
+    fn reset(&mut self) {
         self.rows.fill(0);
         self.confusion.fill([0; 4]);
         self.counted = 0;

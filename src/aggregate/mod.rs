@@ -43,18 +43,26 @@ pub struct CellTable {
 }
 
 impl CellTable {
-    /// Merge `other` into `self` (cell-wise [`GroupStats::merge`]). When most cells of `self`
-    /// take part, they are merged in parallel (issue 8: a cell's score distribution has up to
-    /// 10,001 slots); a few cells are looked up one by one.
+    /// Merge `other` into `self` (cell-wise [`GroupStats::merge`]).
     pub fn merge(&mut self, other: CellTable) {
+        for (key, stats) in other.cells {
+            match self.cells.get_mut(&key) {
+                Some(mine) => mine.merge(&stats),
+                None => {
+                    self.cells.insert(key, stats);
+                }
+            }
+        }
+    }
+
+    /// [`merge`](Self::merge), the cells of both merged in parallel when most cells of `self`
+    /// take part (issue 8: a cell's score distribution has up to 10,001 slots). Only where no
+    /// lock is held (see [`DenseCounts::flush_into_in_parallel`]).
+    fn merge_in_parallel(&mut self, other: CellTable) {
         let (both, new): (BTreeMap<_, _>, BTreeMap<_, _>) =
             (other.cells.into_iter()).partition(|(key, _)| self.cells.contains_key(key));
         if 2 * both.len() < self.cells.len() {
-            for (key, theirs) in &both {
-                if let Some(mine) = self.cells.get_mut(key) {
-                    mine.merge(theirs);
-                }
-            }
+            self.merge(CellTable { cells: both });
         } else {
             (self.cells.par_iter_mut()).for_each(|(key, mine)| {
                 if let Some(theirs) = both.get(key) {
@@ -243,7 +251,8 @@ fn unsettled_batch(batch: &Batch, options: AggregateOptions) -> CellTable {
 
 /// Continue `folded`'s statistics with the rows of `batch`, in row order within each cell;
 /// rows of weight 1 with a grid score go to `dense` instead (see [`fold_unit_rows`]), to be
-/// flushed into `folded` when the stream ends.
+/// flushed into `folded` when the stream is merged, or kept pending with the counts of other
+/// finished streams ([`MergeState::merge_stream`]).
 fn fold_batch(
     batch: &Batch,
     options: AggregateOptions,
@@ -490,7 +499,8 @@ struct MergeState {
 #[derive(Debug, Default)]
 struct StreamState {
     folded: CellTable,
-    /// Rows of `folded`'s cells counted densely; flushed into it when the stream is merged.
+    /// Rows of `folded`'s cells counted densely; flushed into it when the stream is merged,
+    /// or added to the pending counts ([`MergeState::merge_stream`]).
     dense: DenseCounts,
     next: u64,
     early: BTreeMap<u64, CellTable>,
@@ -549,7 +559,8 @@ impl MergeState {
             self.merged.merge(folded);
             return;
         }
-        self.pending.flush_into(&mut self.merged, self.bins);
+        // Flushed and started afresh, so that the cells it no longer counts free their slots.
+        std::mem::take(&mut self.pending).flush_into(&mut self.merged, self.bins);
         dense.flush_into(&mut folded, self.bins);
         self.merged.merge(folded);
     }
@@ -578,7 +589,8 @@ impl MergeState {
         let pending = self.pending.counted_cells().filter(unsettled);
         let merged = (self.merged.cells.iter())
             .filter(|(_, stats)| stats.unsettled && stats.rows >= GRID_AFTER as u64 * streams)
-            .map(|(key, _)| key);
+            .map(|(key, _)| key)
+            .filter(|key| !self.pending.contains(key));
         DenseCounts::with_cells(
             (pending.chain(merged))
                 .take(dense::MAX_DENSE_CELLS)
@@ -662,7 +674,10 @@ impl OrderedMerge {
     pub fn finish(self) -> (CellTable, BTreeMap<String, u64>) {
         let mut state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut merged = std::mem::take(&mut state.merged);
-        state.pending.flush_into(&mut merged, state.bins);
+        // No lock is held here: the cells may be formed and merged in parallel.
+        state
+            .pending
+            .flush_into_in_parallel(&mut merged, state.bins);
         for (_, mut stream) in state.streams {
             let early = std::mem::take(&mut stream.early);
             merged.merge(stream.into_table(state.bins));

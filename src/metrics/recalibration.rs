@@ -110,8 +110,8 @@ struct Evaluation {
     h11: f64,
 }
 
-/// [`Evaluation`] at (b0, b1), with the log-likelihood when `with_ll`: [`pass`] compiled for
-/// the widest vectors the CPU has.
+/// [`Evaluation`] at (b0, b1), with the log-likelihood when `with_ll`: [`pass`], compiled for
+/// AVX2 when the CPU has it, else for the baseline instruction set (SSE2 on x86-64).
 fn evaluate(obs: &Observations, b0: f64, b1: f64, offset: f64, with_ll: bool) -> Evaluation {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -197,8 +197,9 @@ unsafe fn pass_avx2<const WITH_LL: bool>(
     pass::<WITH_LL>(obs, b0, b1, offset)
 }
 
-/// e^(−a) for a ≥ 0 (NaN stays NaN), within 2 ulps for a ≤ 708; above, e^(−708) (about
-/// 3·10⁻³⁰⁸, where σ and its complement no longer change).
+/// e^(−a) for a ≥ 0 (NaN stays NaN), within 2 ulps for a ≤ 708; 0 above (the true value is
+/// below 3·10⁻³⁰⁸, and libm's reaches 0 a little later), so that σ(z) is exactly 0 or 1 there
+/// and its weight σ(1 − σ) exactly 0, as with libm.
 ///
 /// Without a branch or a library call (issue 8): e^(−a) = 2^k · e^r with k the integer
 /// nearest −a/ln 2 (by adding and subtracting 1.5·2⁵²) and r = −a − k·ln 2 in two parts
@@ -218,7 +219,12 @@ fn exp_neg(a: f64) -> f64 {
         p = p * r + c;
     }
     let exponent = t.to_bits().wrapping_sub(SHIFT.to_bits()) as i64 + 1023;
-    p * f64::from_bits((exponent as u64) << 52)
+    let e = p * f64::from_bits((exponent as u64) << 52);
+    if a > 708.0 {
+        0.0
+    } else {
+        e
+    }
 }
 
 /// 1/j! for j = 0..=13, each correctly rounded.
@@ -550,12 +556,14 @@ mod tests {
                     (-a).exp()
                 );
             } else {
-                assert_eq!(exp_neg(a), exp_neg(708.0));
+                assert_eq!(exp_neg(a), 0.0);
             }
         }
         assert_eq!((exp_neg(0.0), ln_1p(0.0)), (1.0, 0.0));
         assert!(ulps(ln_1p(1.0), 2f64.ln()) <= 4.0);
         assert!(exp_neg(f64::NAN).is_nan());
+        assert_eq!(exp_neg(f64::INFINITY), 0.0);
+        assert_eq!(exp_neg(1e-300), 1.0);
     }
 
     /// The report must not depend on the CPU: the AVX2 build of the pass gives the bits of the
