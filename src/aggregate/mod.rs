@@ -319,22 +319,15 @@ fn fold_unit_rows(
         &batch.prediction[..rows],
         &score[..rows],
     );
-    let mut all_counted = true;
-    let codes: Vec<u64> = (0..rows)
-        .map(|r| {
-            let (cell, slot) = (dense_cell[cell_of_row[r] as usize], grid_slot_u32(score[r]));
-            let counted = cell != u32::MAX && slot != u32::MAX;
-            all_counted &= counted;
-            match counted {
-                true => dense::row_code(cell, slot, label[r], decision[r]),
-                false => dense::NOT_COUNTED,
-            }
-        })
-        .collect();
-    dense.count(&codes);
-    if all_counted {
+    let batch_rows = dense::BatchRows {
+        cell_of_row,
+        score,
+        label,
+        decision,
+    };
+    let Some(codes) = dense.count_batch(&dense_cell, batch_rows) else {
         return;
-    }
+    };
     for (row, _) in (codes.iter().enumerate()).filter(|(_, &c)| c == dense::NOT_COUNTED) {
         let slot = grid_slot_u32(score[row]);
         let stats = &mut stats[cell_of_row[row] as usize];
