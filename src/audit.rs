@@ -46,21 +46,18 @@ pub fn run_keeping_aggregate(
     audit: &Audit,
     on_rows: &(dyn Fn(u64) + Sync),
 ) -> Result<(AuditReport, Aggregate)> {
-    let (aggregate, sha256) = std::thread::scope(|s| {
-        let hash = s.spawn(|| provenance::sha256_of(&audit.source));
-        let aggregate = aggregate::aggregate_with_limit(
+    let (aggregate, sha256, git) = provenance::beside_scan(&audit.source, || {
+        aggregate::aggregate_with_limit(
             &audit.source,
             &audit.columns,
             AggregateOptions { bins: audit.bins },
             audit.max_groups,
             on_rows,
-        );
-        (aggregate, hash.join())
+        )
     });
     let aggregate = aggregate?;
     check_rows(&audit.source.path, &aggregate)?;
-    let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-    let report = report_of(audit, &aggregate, sha256)?;
+    let report = report_of(audit, &aggregate, sha256?, git)?;
     Ok((report, aggregate))
 }
 
@@ -72,15 +69,18 @@ pub fn run_from_aggregate(
     sha256: Option<String>,
 ) -> Result<AuditReport> {
     check_rows(&audit.source.path, aggregate)?;
-    report_of(audit, aggregate, sha256)
+    report_of(audit, aggregate, sha256, provenance::run_git_info())
 }
 
-fn report_of(audit: &Audit, aggregate: &Aggregate, sha256: Option<String>) -> Result<AuditReport> {
+fn report_of(
+    audit: &Audit,
+    aggregate: &Aggregate,
+    sha256: Option<String>,
+    git: Option<crate::report::GitInfo>,
+) -> Result<AuditReport> {
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut report = build_report(audit, aggregate, sha256, baseline.as_ref())?;
-    report.provenance.git = provenance::run_specific()
-        .then(|| provenance::git_info(Path::new(".")))
-        .flatten();
+    report.provenance.git = git;
     Ok(report)
 }
 

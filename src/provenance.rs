@@ -28,6 +28,30 @@ pub fn sha256_of(source: &Source) -> Result<Option<String>> {
     Ok(Some(hex(&hasher.finalize())))
 }
 
+/// Run `scan` while other threads hash the input ([`sha256_of`]) and ask git for the run's
+/// state ([`run_git_info`]): neither adds to the time of a scan that takes longer (issue 8).
+pub fn beside_scan<T>(
+    source: &Source,
+    scan: impl FnOnce() -> T,
+) -> (T, Result<Option<String>>, Option<crate::report::GitInfo>) {
+    std::thread::scope(|s| {
+        let hash = s.spawn(|| sha256_of(source));
+        let git = s.spawn(run_git_info);
+        let scanned = scan();
+        let sha256 = hash.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let git = git.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (scanned, sha256, git)
+    })
+}
+
+/// The git state of the working directory for a report's provenance: `None` when the
+/// report must be reproducible (see [`run_specific`]), outside a checkout, or without git.
+pub fn run_git_info() -> Option<crate::report::GitInfo> {
+    run_specific()
+        .then(|| git_info(std::path::Path::new(".")))
+        .flatten()
+}
+
 /// True unless `SOURCE_DATE_EPOCH` is set. That variable (the reproducible-builds convention)
 /// asks for reproducible output: the run's time is pinned to it (see [`run_time`]) and the
 /// run-specific git state is left out of the report, so sample reports compare byte for byte.

@@ -7,7 +7,6 @@
 //! binary labels and it is exactly the binary audit of "class ∈ favorable".
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use crate::aggregate::multiclass::ClassConfusion;
 use crate::aggregate::regression::RegressionStats;
@@ -59,11 +58,8 @@ fn run_task<T: TaskStats + Rows>(
     on_rows: &(dyn Fn(u64) + Sync),
     build: Build<T>,
 ) -> Result<AuditReport> {
-    let (aggregate, sha256) = std::thread::scope(|s| {
-        let hash = s.spawn(|| provenance::sha256_of(&audit.source));
-        let aggregate =
-            aggregate_task::<T>(&audit.source, &audit.columns, audit.max_groups, on_rows);
-        (aggregate, hash.join())
+    let (aggregate, sha256, git) = provenance::beside_scan(&audit.source, || {
+        aggregate_task::<T>(&audit.source, &audit.columns, audit.max_groups, on_rows)
     });
     let aggregate = aggregate?;
     let used: u64 = aggregate.cells.values().map(Rows::rows).sum();
@@ -73,15 +69,13 @@ fn run_task<T: TaskStats + Rows>(
         used,
         &aggregate.skipped,
     )?;
-    let sha256 = sha256.unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+    let sha256 = sha256?;
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut report = build(audit, &aggregate, sha256)?;
     verdict::apply(&audit.policies, &mut report, baseline.as_ref());
     crate::stats::sample_size_warnings(&audit.policies, &audit.uncertainty, &mut report);
     report.comparison = baseline.as_ref().map(|b| b.compare(&report));
-    report.provenance.git = provenance::run_specific()
-        .then(|| provenance::git_info(Path::new(".")))
-        .flatten();
+    report.provenance.git = git;
     Ok(report)
 }
 

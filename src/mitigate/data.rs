@@ -385,9 +385,7 @@ pub fn run_with_thresholds_batched(
         .map(crate::baseline::Baseline::load)
         .transpose()?;
     let mut report = crate::audit::build_report(audit, &aggregate, sha256, baseline.as_ref())?;
-    report.provenance.git = crate::provenance::run_specific()
-        .then(|| crate::provenance::git_info(Path::new(".")))
-        .flatten();
+    report.provenance.git = crate::provenance::run_git_info();
     // The audit record says where the decisions came from; `verify` re-runs it from the
     // path in `provenance.options.thresholds` and checks the file's hash.
     if let Some(options) = report.provenance.options.as_object_mut() {
