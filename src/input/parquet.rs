@@ -1071,28 +1071,26 @@ fn dictionary_categorical(dict: &dyn arrow_array::AnyDictionaryArray) -> Option<
 /// The codes of dictionary keys without nulls, each a valid index into the dictionary
 /// (whose values have codes `value_codes`); `None` otherwise (issue 8: no `Option` per row).
 fn valid_dictionary_codes(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>> {
-    /// Checked by the largest key (a negative key becomes a huge `usize`), so that no loop
-    /// has a failure path and each is tight (issue 8). When every dictionary value is its own
-    /// level, in order (the usual dictionary), the codes are the keys themselves, copied in
-    /// the pass that finds the largest; otherwise the largest first, then the look-ups.
+    /// Checked by the largest key first (a negative key becomes a huge number), so that no
+    /// loop has a failure path and each is tight (issue 8): keys of up to 32 bits are compared
+    /// as `u32`, in a loop the compiler vectorises (a negative key is then at least 2³¹, past
+    /// any dictionary). When every dictionary value is its own level, in order (the usual
+    /// dictionary), the codes are the keys themselves, copied; otherwise they are looked up.
     fn of<K: ArrowPrimitiveType>(keys: &dyn Array, value_codes: &[u32]) -> Option<Vec<u32>> {
         let keys = keys.as_primitive_opt::<K>()?.values();
-        let identity = (value_codes.iter().enumerate()).all(|(i, &code)| code as usize == i);
-        if identity {
-            let mut largest = 0;
-            let codes: Vec<u32> = (keys.iter())
-                .map(|k| {
-                    largest = largest.max(k.as_usize());
-                    k.as_usize() as u32
-                })
-                .collect();
-            return (keys.is_empty() || largest < value_codes.len()).then_some(codes);
-        }
-        let largest = (keys.iter()).fold(0, |m: usize, k| m.max(k.as_usize()));
+        let largest = if std::mem::size_of::<K::Native>() <= 4 {
+            (keys.iter()).fold(0, |m: u32, k| m.max(k.as_usize() as u32)) as usize
+        } else {
+            (keys.iter()).fold(0, |m: usize, k| m.max(k.as_usize()))
+        };
         if !keys.is_empty() && largest >= value_codes.len() {
             return None;
         }
-        Some(keys.iter().map(|k| value_codes[k.as_usize()]).collect())
+        let identity = (value_codes.iter().enumerate()).all(|(i, &code)| code as usize == i);
+        Some(match identity {
+            true => keys.iter().map(|k| k.as_usize() as u32).collect(),
+            false => keys.iter().map(|k| value_codes[k.as_usize()]).collect(),
+        })
     }
     if keys.null_count() > 0 {
         return None;
@@ -1178,6 +1176,37 @@ mod tests {
 
     use super::*;
     use crate::input::test_util::{collect, columns};
+
+    #[test]
+    fn dictionary_codes_check_every_key_against_the_dictionary() {
+        let identity = [0, 1, 2];
+        let codes =
+            |keys: &dyn Array, value_codes: &[u32]| valid_dictionary_codes(keys, value_codes);
+        assert_eq!(
+            codes(&Int32Array::from(vec![2, 0, 1, 1]), &identity),
+            Some(vec![2, 0, 1, 1])
+        );
+        assert_eq!(
+            codes(&Int8Array::from(vec![2, 0]), &[1, 0, 0]),
+            Some(vec![0, 1])
+        );
+        assert_eq!(
+            codes(&Int32Array::from(Vec::<i32>::new()), &identity),
+            Some(vec![])
+        );
+        // Negative, past the end, and past the end only in the high bits of a 64-bit key.
+        assert_eq!(codes(&Int32Array::from(vec![0, -1]), &identity), None);
+        assert_eq!(codes(&Int32Array::from(vec![i32::MIN]), &identity), None);
+        assert_eq!(codes(&Int8Array::from(vec![3]), &identity), None);
+        assert_eq!(
+            codes(&Int64Array::from(vec![1, (1 << 32) + 1]), &identity),
+            None
+        );
+        assert_eq!(
+            codes(&Int32Array::from(vec![Some(0), None]), &identity),
+            None
+        );
+    }
 
     /// Write `columns` as a Parquet file with row groups of `group_rows` rows.
     fn write(dir: &tempfile::TempDir, columns: Vec<(&str, ArrayRef)>, group_rows: usize) -> Source {
