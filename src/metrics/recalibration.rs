@@ -370,31 +370,42 @@ fn fit_slope(obs: &Observations, (b0, at): (f64, Evaluation)) -> Value {
 /// `slope(at)` is the derivative ℓ'(t) of the log-likelihood along the direction, from the
 /// gradient of the evaluation at t.
 ///
-/// Before a line search, the full step is evaluated without the log-likelihood: ℓ is concave
-/// along the line and rises at t = 0 (ℓ'(0) is the decrement), so if ℓ'(1) ≥ 0 as well, ℓ
-/// rises on all of [0, 1] and the line search would take t = 1. Only an overshooting step
-/// (ℓ'(1) < 0) needs the log-likelihoods and their logarithm per observation (issue 8).
+/// ℓ is concave along the line and rises at t = 0 (ℓ'(0) is the decrement), so if ℓ'(1) ≥ 0
+/// as well, ℓ rises on all of [0, 1] and the line search would take t = 1: the full step is
+/// taken without comparing log-likelihoods. Only an overshooting step (ℓ'(1) < 0) compares
+/// them, so the full step is evaluated with its log-likelihood (a logarithm per observation)
+/// only while a line search may follow, and then not evaluated again by the line search,
+/// whose base is usually that log-likelihood of the step before (issue 8).
 fn newton_step(
     decrement: f64,
     base: Option<f64>,
     eval: impl Fn(f64, bool) -> Evaluation,
     slope: impl Fn(&Evaluation) -> f64,
 ) -> (f64, Option<Evaluation>) {
-    let full = eval(1.0, false);
-    if decrement < FULL_STEPS_BELOW || slope(&full) >= 0.0 {
+    let searching = decrement >= FULL_STEPS_BELOW;
+    let full = eval(1.0, searching);
+    if !searching || slope(&full) >= 0.0 {
         return (1.0, Some(full));
     }
     let base = base
         .or_else(|| eval(0.0, true).ll)
         .unwrap_or(f64::NEG_INFINITY);
-    line_search(|t| eval(t, true), base)
+    line_search(full, |t| eval(t, true), base)
 }
 
 /// Largest step t ∈ {1, ½, ¼, …} whose evaluation does not decrease the log-likelihood from
-/// `base`, with that evaluation; (0, `None`) when none does.
-fn line_search(eval: impl Fn(f64) -> Evaluation, base: f64) -> (f64, Option<Evaluation>) {
-    let mut t = 1.0;
-    for _ in 0..60 {
+/// `base`, with that evaluation (`full`, with its log-likelihood, is the one at t = 1); (0,
+/// `None`) when none does.
+fn line_search(
+    full: Evaluation,
+    eval: impl Fn(f64) -> Evaluation,
+    base: f64,
+) -> (f64, Option<Evaluation>) {
+    if full.ll.is_some_and(|ll| ll >= base) {
+        return (1.0, Some(full));
+    }
+    let mut t = 0.5;
+    for _ in 1..60 {
         let at = eval(t);
         if at.ll.is_some_and(|ll| ll >= base) {
             return (t, Some(at));
@@ -526,18 +537,33 @@ mod tests {
     #[test]
     fn newton_steps_take_the_full_step_unless_it_lowers_the_likelihood() {
         let slope = |at: &Evaluation| at.g0;
-        // Still rising at t = 1: the full step, without a log-likelihood.
+        let calls = std::cell::Cell::new(0);
+        let counted = |c: f64| {
+            calls.set(0);
+            let calls = &calls;
+            move |t: f64, with_ll: bool| {
+                calls.set(calls.get() + 1);
+                quadratic(c)(t, with_ll)
+            }
+        };
+        // Still rising at t = 1: the full step, evaluated once.
+        assert_eq!(newton_step(6.0, None, counted(3.0), slope).0, 1.0);
+        assert_eq!(calls.get(), 1);
+        // Past the maximum at t = 1 but higher than at 0 (ℓ(0) known): t = 1, evaluated once.
+        assert_eq!(newton_step(1.2, Some(-0.36), counted(0.6), slope).0, 1.0);
+        assert_eq!(calls.get(), 1);
+        // The same with ℓ(0) unknown: t = 1 after evaluating t = 0.
+        assert_eq!(newton_step(1.2, None, counted(0.6), slope).0, 1.0);
+        assert_eq!(calls.get(), 2);
+        // Past the maximum and lower than at 0: halved until ℓ(t) ≥ ℓ(0) (at t = 1/8).
+        assert_eq!(newton_step(0.2, None, counted(0.1), slope).0, 0.125);
+        assert_eq!(calls.get(), 5);
+        // A small decrement: the full step whatever it does, without a log-likelihood.
         let no_ll = |t: f64, with_ll: bool| {
             assert!(!with_ll, "asked for the log-likelihood at {t}");
-            quadratic(3.0)(t, with_ll)
+            quadratic(0.001)(t, with_ll)
         };
-        assert_eq!(newton_step(6.0, None, no_ll, slope).0, 1.0);
-        // Past the maximum at t = 1 but higher than at 0: the line search keeps t = 1.
-        assert_eq!(newton_step(1.2, None, quadratic(0.6), slope).0, 1.0);
-        // Past the maximum and lower than at 0: halved until ℓ(t) ≥ ℓ(0) (at t = 1/8).
-        assert_eq!(newton_step(0.2, None, quadratic(0.1), slope).0, 0.125);
-        // A small decrement: the full step whatever it does.
-        assert_eq!(newton_step(0.002, None, quadratic(0.001), slope).0, 1.0);
+        assert_eq!(newton_step(0.002, None, no_ll, slope).0, 1.0);
     }
 
     #[test]
