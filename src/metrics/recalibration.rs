@@ -278,8 +278,9 @@ pub fn fit(points: &[ScorePoint]) -> Recalibration {
     }
     // Both models have z = x at their start (α = 0; β₀ = 0, β₁ = 1), and the two-parameter
     // model at (β₀, β₁) = (α, 1) has the offset model's z = α + x: the slope fit starts from
-    // the intercept fit's last point, with its evaluation (issue 8: fewer passes).
-    let start = evaluate(&obs, 0.0, 0.0, 1.0, false);
+    // the intercept fit's last point, with its evaluation (issue 8: fewer passes). The start
+    // has its log-likelihood, which the first step's line search, if any, compares with.
+    let start = evaluate(&obs, 0.0, 0.0, 1.0, true);
     let (intercept, last) = fit_intercept(&obs, start);
     Recalibration {
         intercept,
