@@ -6,7 +6,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{self, Aggregate, AggregateOptions, CellKey, GroupStats, Resolution};
+use crate::aggregate::{
+    self, Aggregate, AggregateOptions, CellKey, GroupStats, Resolution, ScorePoint,
+};
 use crate::baseline::Baseline;
 use crate::error::{Error, Result};
 use crate::metrics::calibration::Binning;
@@ -145,9 +147,10 @@ pub fn build_report(
     baseline: Option<&Baseline>,
 ) -> Result<AuditReport> {
     let total = agg.table.total();
+    let total_points = points_of(audit, &total);
     let mut overall_metrics = group_metrics(
         audit,
-        &total,
+        (&total, &total_points),
         total.weighted.value().tp + total.weighted.value().fp,
     );
     let benefits = inequality::benefits(&total.weighted.value());
@@ -168,7 +171,8 @@ pub fn build_report(
         .par_iter()
         .map(|def| {
             let groups = agg.table.roll_up(&def.positions);
-            let report = attribute_report(audit, def, &groups, &total, &overall_metrics)?;
+            let total = (&total, &total_points[..]);
+            let report = attribute_report(audit, def, &groups, total, &overall_metrics)?;
             Ok((report, groups))
         })
         .collect::<Result<Vec<_>>>()?
@@ -179,7 +183,7 @@ pub fn build_report(
         count: total.rows,
         counts: total.counts,
         metrics: overall_metrics,
-        calibration: calibration_table(audit, &total),
+        calibration: calibration_table(audit, (&total, &total_points)),
     };
     report.attributes = attributes;
     stats::annotate(
@@ -250,11 +254,31 @@ pub(crate) fn report_frame(
     }
 }
 
+/// The sorted points of a group's score distribution, which its metrics, calibration table
+/// and subgroup AUCs all read (formed once per group: issue 8); none without a score column.
+fn points_of(audit: &Audit, stats: &GroupStats) -> Vec<ScorePoint> {
+    match audit.columns.has_score() {
+        true => stats.score.distribution.sorted(),
+        false => Vec::new(),
+    }
+}
+
+/// A group's statistics with the sorted points of its score distribution ([`points_of`]).
+type WithPoints<'a> = (&'a GroupStats, &'a [ScorePoint]);
+
 /// Every per-group metric of one group, except the subgroup AUCs.
-fn group_metrics(audit: &Audit, stats: &GroupStats, attribute_predicted_positives: f64) -> Metrics {
+fn group_metrics(
+    audit: &Audit,
+    (stats, points): WithPoints,
+    attribute_predicted_positives: f64,
+) -> Metrics {
     let mut m = rates::rate_metrics(stats, attribute_predicted_positives);
     if audit.columns.has_score() {
-        m.extend(calibration::score_metrics(&stats.score, audit.binning));
+        m.extend(calibration::score_metrics_from(
+            &stats.score,
+            points,
+            audit.binning,
+        ));
     }
     m
 }
@@ -263,18 +287,17 @@ fn group_metrics(audit: &Audit, stats: &GroupStats, attribute_predicted_positive
 pub const ROC_POINTS: usize = 101;
 
 /// The reliability table and ROC curve of a group, when the audit has a score column.
-fn calibration_table(audit: &Audit, stats: &GroupStats) -> Option<Calibration> {
+fn calibration_table(audit: &Audit, (stats, points): WithPoints) -> Option<Calibration> {
     audit.columns.has_score().then_some(())?;
     let distribution = &stats.score.distribution;
-    let points = distribution.sorted();
     let bins = match audit.binning {
         Binning::Uniform => calibration::uniform_bins(&stats.score),
-        Binning::Quantile => calibration::quantile_bins(&points, audit.bins),
+        Binning::Quantile => calibration::quantile_bins(points, audit.bins),
     };
     Some(Calibration {
         binning: format!("{:?}", audit.binning).to_lowercase(),
         bins: bins.iter().map(CalibrationBin::from).collect(),
-        roc: calibration::roc_curve(&points, ROC_POINTS)
+        roc: calibration::roc_curve(points, ROC_POINTS)
             .into_iter()
             .map(|(threshold, fpr, tpr)| RocPoint {
                 threshold,
@@ -291,11 +314,12 @@ fn calibration_table(audit: &Audit, stats: &GroupStats) -> Option<Calibration> {
 }
 
 /// Add the Jigsaw subgroup AUCs, which compare a group with all other rows.
-fn subgroup_aucs(audit: &Audit, mut m: Metrics, stats: &GroupStats, total: &GroupStats) -> Metrics {
+fn subgroup_aucs(audit: &Audit, mut m: Metrics, group: WithPoints, total: WithPoints) -> Metrics {
     if audit.columns.has_score() {
-        let (g, all) = (&stats.score.distribution, &total.score.distribution);
-        m.insert("bpsn_auc".into(), calibration::bpsn_auc(g, all));
-        m.insert("bnsp_auc".into(), calibration::bnsp_auc(g, all));
+        let (g, all) = (&group.0.score.distribution, &total.0.score.distribution);
+        let aucs = calibration::subgroup_aucs(g, group.1, all, total.1);
+        m.insert("bpsn_auc".into(), aucs.bpsn);
+        m.insert("bnsp_auc".into(), aucs.bnsp);
     }
     m
 }
@@ -312,7 +336,7 @@ fn attribute_report(
     audit: &Audit,
     def: &AttributeDef,
     groups: &BTreeMap<CellKey, GroupStats>,
-    total: &GroupStats,
+    total: WithPoints,
     overall: &Metrics,
 ) -> Result<AttributeReport> {
     let predicted_positives: f64 = (groups.values())
@@ -320,21 +344,25 @@ fn attribute_report(
         .sum();
     let mut reports: Vec<GroupReport> = groups
         .par_iter()
-        .map(|(key, stats)| GroupReport {
-            value: group_label(key),
-            count: stats.rows,
-            insufficient_data: stats.rows < audit.min_group_size,
-            counts: stats.counts,
-            metrics: subgroup_aucs(
-                audit,
-                group_metrics(audit, stats, predicted_positives),
-                stats,
-                total,
-            ),
-            disparities: BTreeMap::new(),
-            uncertainty: Default::default(),
-            calibration: calibration_table(audit, stats),
-            outcome: None,
+        .map(|(key, stats)| {
+            let points = points_of(audit, stats);
+            let group = (stats, &points[..]);
+            GroupReport {
+                value: group_label(key),
+                count: stats.rows,
+                insufficient_data: stats.rows < audit.min_group_size,
+                counts: stats.counts,
+                metrics: subgroup_aucs(
+                    audit,
+                    group_metrics(audit, group, predicted_positives),
+                    group,
+                    total,
+                ),
+                disparities: BTreeMap::new(),
+                uncertainty: Default::default(),
+                calibration: calibration_table(audit, group),
+                outcome: None,
+            }
         })
         .collect();
     let (reference, reference_rule) = reference(audit, def, &reports)?;

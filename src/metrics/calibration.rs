@@ -229,21 +229,115 @@ pub fn auc(points: &[ScorePoint]) -> Value {
 /// positives of every *other* group against the negatives of this group. A low value means this
 /// group's negatives get scores as high as other groups' positives (false positives).
 pub fn bpsn_auc(group: &ScoreDistribution, all: &ScoreDistribution) -> Value {
-    let mixed = mix(group, all, |g, others| (g.negatives, others.positives));
-    match auc(&mixed) {
-        v if v.value.is_some() => v,
-        _ => Value::undefined("needs negatives in the group and positives outside it"),
-    }
+    subgroup_aucs(group, &group.sorted(), all, &all.sorted()).bpsn
 }
 
 /// BNSP AUC (background negative, subgroup positive): the AUC of this group's positives
 /// against the negatives of every other group. A low value means this group's positives get
 /// scores as low as other groups' negatives (false negatives).
 pub fn bnsp_auc(group: &ScoreDistribution, all: &ScoreDistribution) -> Value {
-    let mixed = mix(group, all, |g, others| (others.negatives, g.positives));
-    match auc(&mixed) {
-        v if v.value.is_some() => v,
-        _ => Value::undefined("needs positives in the group and negatives outside it"),
+    subgroup_aucs(group, &group.sorted(), all, &all.sorted()).bnsp
+}
+
+/// The two subgroup AUCs of a group ([`bpsn_auc`], [`bnsp_auc`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubgroupAucs {
+    /// Background positive, subgroup negative.
+    pub bpsn: Value,
+    /// Background negative, subgroup positive.
+    pub bnsp: Value,
+}
+
+/// [`bpsn_auc`] and [`bnsp_auc`] of `group` among `all`, given both distributions' sorted
+/// points (which the report has already formed: issue 8), in one pass over them: each AUC
+/// sums the same terms in the same order as [`auc`] of the [`mix`] of the group and the
+/// others, without forming it.
+pub fn subgroup_aucs(
+    group: &ScoreDistribution,
+    group_points: &[ScorePoint],
+    all: &ScoreDistribution,
+    all_points: &[ScorePoint],
+) -> SubgroupAucs {
+    let binned;
+    let group_points = if all.resolution() == group.resolution() {
+        group_points
+    } else {
+        binned = at_resolution_of(all, group);
+        &binned[..]
+    };
+    /// One AUC's running sums over the joined points (see [`auc`]).
+    #[derive(Default)]
+    struct Running {
+        negatives: f64,
+        positives: f64,
+        below: f64,
+        u: f64,
+    }
+    impl Running {
+        fn add(&mut self, negatives: f64, positives: f64) {
+            self.negatives += negatives;
+            self.positives += positives;
+            self.u += positives * (self.below + 0.5 * negatives);
+            self.below += negatives;
+        }
+        fn auc(&self, undefined: &str) -> Value {
+            if self.positives <= 0.0 || self.negatives <= 0.0 {
+                return Value::undefined(undefined);
+            }
+            Value::defined(self.u / (self.positives * self.negatives))
+        }
+    }
+    let (mut bpsn, mut bnsp) = (Running::default(), Running::default());
+    joined(group_points, all_points, |mine, others| {
+        bpsn.add(mine.negatives, others.positives);
+        bnsp.add(others.negatives, mine.positives);
+    });
+    SubgroupAucs {
+        bpsn: bpsn.auc("needs negatives in the group and positives outside it"),
+        bnsp: bnsp.auc("needs positives in the group and negatives outside it"),
+    }
+}
+
+/// `group`'s distribution at the (binned) resolution of `all`, sorted.
+fn at_resolution_of(all: &ScoreDistribution, group: &ScoreDistribution) -> Vec<ScorePoint> {
+    let mut binned = all.clone();
+    binned.clear();
+    binned.merge(group);
+    binned.sorted()
+}
+
+/// Call `visit(mine, others)` for every score of `all_points` in ascending order, with the
+/// group's point at that score (zero when it has none) and that of the rows outside the group
+/// (all − group; rounding of weighted sums can leave −1e-16 where the truth is 0, so weights
+/// are clamped at 0). `group_points` are at the resolution of `all_points`, a subset of them.
+fn joined(
+    group_points: &[ScorePoint],
+    all_points: &[ScorePoint],
+    mut visit: impl FnMut(&ScorePoint, &ScorePoint),
+) {
+    let zero = |score| ScorePoint {
+        score,
+        negatives: 0.0,
+        positives: 0.0,
+        rows: 0.0,
+        positive_rows: 0.0,
+    };
+    let mut i = 0;
+    for a in all_points {
+        let mine = if i < group_points.len() && group_points[i].score == a.score {
+            i += 1;
+            group_points[i - 1]
+        } else {
+            zero(a.score)
+        };
+        let others = ScorePoint {
+            score: a.score,
+            negatives: (a.negatives - mine.negatives).max(0.0),
+            positives: (a.positives - mine.positives).max(0.0),
+            rows: a.rows - mine.rows,
+            positive_rows: a.positive_rows - mine.positive_rows,
+        };
+        visit(&mine, &others);
     }
 }
 
@@ -258,45 +352,20 @@ pub(crate) fn mix(
         group.sorted()
     } else {
         // The group is exact and all rows are binned: bin the group too.
-        let mut binned = all.clone();
-        binned.clear();
-        binned.merge(group);
-        binned.sorted()
+        at_resolution_of(all, group)
     };
     let ap = all.sorted();
-    let zero = |score| ScorePoint {
-        score,
-        negatives: 0.0,
-        positives: 0.0,
-        rows: 0.0,
-        positive_rows: 0.0,
-    };
     let mut out = Vec::with_capacity(ap.len());
-    let mut i = 0;
-    for a in &ap {
-        let mine = if i < gp.len() && gp[i].score == a.score {
-            i += 1;
-            gp[i - 1]
-        } else {
-            zero(a.score)
-        };
-        // Rounding of weighted sums can leave −1e-16 where the truth is 0.
-        let others = ScorePoint {
-            score: a.score,
-            negatives: (a.negatives - mine.negatives).max(0.0),
-            positives: (a.positives - mine.positives).max(0.0),
-            rows: a.rows - mine.rows,
-            positive_rows: a.positive_rows - mine.positive_rows,
-        };
-        let (negatives, positives) = pick(&mine, &others);
+    joined(&gp, &ap, |mine, others| {
+        let (negatives, positives) = pick(mine, others);
         out.push(ScorePoint {
-            score: a.score,
+            score: mine.score,
             negatives,
             positives,
             rows: 0.0,
             positive_rows: 0.0,
         });
-    }
+    });
     out
 }
 
@@ -334,19 +403,24 @@ pub fn roc_curve(points: &[ScorePoint], max_points: usize) -> Vec<(f64, f64, f64
 /// Every per-group score metric except the subgroup AUCs (which need the other groups):
 /// keyed as in [`SCORE_METRICS`].
 pub fn score_metrics(s: &ScoreStats, binning: Binning) -> Metrics {
-    let points = s.distribution.sorted();
+    score_metrics_from(s, &s.distribution.sorted(), binning)
+}
+
+/// [`score_metrics`] given the distribution's sorted points (issue 8: the report forms them
+/// once per group).
+pub fn score_metrics_from(s: &ScoreStats, points: &[ScorePoint], binning: Binning) -> Metrics {
     let bins = match binning {
         Binning::Uniform => uniform_bins(s),
-        Binning::Quantile => quantile_bins(&points, s.bins.len()),
+        Binning::Quantile => quantile_bins(points, s.bins.len()),
     };
-    let fit = recalibration::fit(&points);
+    let fit = recalibration::fit(points);
     [
         ("mean_score", mean_score(s)),
         ("brier", brier(s)),
         ("log_loss", log_loss(s)),
         ("ece", ece(&bins)),
         ("mce", mce(&bins)),
-        ("auc", auc(&points)),
+        ("auc", auc(points)),
         ("calibration_intercept", fit.intercept),
         ("calibration_slope", fit.slope),
     ]
