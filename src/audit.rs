@@ -15,7 +15,7 @@ use crate::metrics::calibration::Binning;
 use crate::metrics::{calibration, disparity, inequality, rates, summary, Metrics};
 use crate::provenance;
 use crate::report::{
-    AttributeReport, AuditOptions, AuditReport, Calibration, CalibrationBin, ColumnsInfo,
+    AttributeReport, AuditOptions, AuditReport, Calibration, CalibrationBin, ColumnsInfo, GitInfo,
     GroupReport, InputInfo, Overall, RocPoint, Status, Tool, SCHEMA_VERSION,
 };
 use crate::spec::{AttributeDef, Audit};
@@ -78,7 +78,7 @@ fn report_of(
     audit: &Audit,
     aggregate: &Aggregate,
     sha256: Option<String>,
-    git: Option<crate::report::GitInfo>,
+    git: Option<GitInfo>,
 ) -> Result<AuditReport> {
     let baseline = audit.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut report = build_report(audit, aggregate, sha256, baseline.as_ref())?;

@@ -30,6 +30,8 @@ pub fn sha256_of(source: &Source) -> Result<Option<String>> {
 
 /// Run `scan` while other threads hash the input ([`sha256_of`]) and ask git for the run's
 /// state ([`run_git_info`]): neither adds to the time of a scan that takes longer (issue 8).
+/// The hash's error is returned for the caller to raise after the scan's; a panic on either
+/// thread resumes here.
 pub fn beside_scan<T>(
     source: &Source,
     scan: impl FnOnce() -> T,

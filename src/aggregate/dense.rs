@@ -62,17 +62,25 @@ fn row_codes(dense_cell: &[u32], rows: BatchRows, codes: &mut [u64]) -> bool {
 }
 
 /// [`row_codes`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn row_codes_avx2(dense_cell: &[u32], rows: BatchRows, codes: &mut [u64]) -> bool {
     row_codes_in(dense_cell, rows, codes)
 }
 
+/// The loop of [`row_codes`], for each instruction set.
 #[inline(always)]
 fn row_codes_in(dense_cell: &[u32], rows: BatchRows, codes: &mut [u64]) -> bool {
-    // Every cell number indexes `dense_cell`; the clamp lets the compiler see it, and the
-    // rows not counted are counted rather than and-ed, so that the loop has no exit and a
-    // plain sum: it vectorises.
+    // Every cell number indexes `dense_cell`; the clamp lets the compiler see it (it changes
+    // no index), and the rows not counted are counted, a plain sum (LLVM vectorised neither
+    // the loop with bounds checks nor the one that and-ed a flag).
+    debug_assert!(rows
+        .cell_of_row
+        .iter()
+        .all(|&c| (c as usize) < dense_cell.len()));
     let Some(last) = dense_cell.len().checked_sub(1) else {
         codes.fill(NOT_COUNTED);
         return codes.is_empty();
@@ -83,13 +91,13 @@ fn row_codes_in(dense_cell: &[u32], rows: BatchRows, codes: &mut [u64]) -> bool 
         label,
         decision,
     } = rows;
-    let mut missed = 0u32;
+    let mut missed = 0usize;
     let rows = (cell_of_row.iter().zip(score)).zip(label.iter().zip(decision));
     for (code, ((&cell, &score), (&label, &decision))) in codes.iter_mut().zip(rows) {
         let cell = dense_cell[(cell as usize).min(last)];
         let slot = grid_slot_u32(score);
         let counted = (cell != u32::MAX) & (slot != u32::MAX);
-        missed += u32::from(!counted);
+        missed += usize::from(!counted);
         let counted_code = row_code(
             if counted { cell } else { 0 },
             if counted { slot } else { 0 },
@@ -202,6 +210,9 @@ impl DenseCounts {
     /// to the caller.
     pub(crate) fn count_batch(&mut self, dense_cell: &[u32], rows: BatchRows) -> Option<&[u64]> {
         let n = rows.cell_of_row.len();
+        // The codes of a longer batch before stay in the buffer past `n`, never read; so every
+        // row of this one must be coded.
+        assert!(rows.score.len() == n && rows.label.len() == n && rows.decision.len() == n);
         let mut codes = std::mem::take(&mut self.codes);
         if codes.len() < n {
             codes.resize(n, NOT_COUNTED);
@@ -341,10 +352,13 @@ mod tests {
     use super::*;
     use crate::aggregate::grid_slot;
 
+    /// Each row's cell number, score, label and decision.
+    type Columns = (Vec<u32>, Vec<f64>, Vec<bool>, Vec<bool>);
+
     /// A batch of 203 rows (so that the vectorised loop and its remainder both run) over
     /// three cells, the middle one without a dense number, with scores on the grid, between
     /// grid points, out of [0, 1] and NaN.
-    fn batch() -> (Vec<u32>, Vec<f64>, Vec<bool>, Vec<bool>) {
+    fn batch() -> Columns {
         let scores = [
             0.0,
             0.5,
@@ -432,5 +446,48 @@ mod tests {
         for (r, &code) in left.iter().enumerate().filter(|(_, &c)| c != NOT_COUNTED) {
             assert!(dense.rows[code as u32 as usize] > 0, "row {r}");
         }
+    }
+    #[test]
+    fn the_codes_buffer_serves_batches_of_any_length_in_turn() {
+        /// The first n rows of `columns`, with the scores `score`.
+        fn first<'a>(columns: &'a Columns, n: usize, score: &'a [f64]) -> BatchRows<'a> {
+            BatchRows {
+                cell_of_row: &columns.0[..n],
+                score: &score[..n],
+                label: &columns.2[..n],
+                decision: &columns.3[..n],
+            }
+        }
+        let columns = batch();
+        let on_grid: Vec<f64> = (columns.1.iter())
+            .map(|&s| if grid_slot(s).is_some() { s } else { 0.5 })
+            .collect();
+        let mut dense = DenseCounts::default();
+        let (a, b) = (
+            dense.id(&vec![Some("a".into())]),
+            dense.id(&vec![Some("b".into())]),
+        );
+        let batches = [
+            ([a, u32::MAX, b], first(&columns, 203, &columns.1)),
+            ([a, u32::MAX, b], first(&columns, 37, &columns.1)),
+            ([a, b, a], first(&columns, 150, &on_grid)),
+        ];
+        // The counts of each row with a dense cell and a grid score, one by one.
+        let mut expected = vec![0u32; 2 * 2 * SLOTS];
+        for (ids, rows) in &batches {
+            let counted = (0..rows.cell_of_row.len()).filter_map(|r| {
+                let id = ids[rows.cell_of_row[r] as usize];
+                let slot = grid_slot(rows.score[r])?;
+                (id != u32::MAX).then(|| (id as usize * SLOTS + slot) * 2 + rows.label[r] as usize)
+            });
+            counted.for_each(|i| expected[i] += 1);
+        }
+        let left: Vec<Option<usize>> = (batches.iter())
+            .map(|(ids, rows)| dense.count_batch(ids, *rows).map(<[u64]>::len))
+            .collect();
+        assert_eq!(left, [Some(203), Some(37), None]);
+        assert_eq!(dense.rows[..expected.len()], expected[..]);
+        let total: u32 = expected.iter().sum();
+        assert_eq!(dense.counted, u64::from(total));
     }
 }

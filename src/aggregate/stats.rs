@@ -322,12 +322,16 @@ impl ScoreStats {
     }
 
     /// [`add_unit_rows`](Self::add_unit_rows) compiled for FMA.
+    ///
+    /// # Safety
+    /// The CPU must support FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "fma")]
     unsafe fn add_unit_rows_fma(&mut self) {
         self.add_unit_rows_in();
     }
 
+    /// The body of [`add_unit_rows`](Self::add_unit_rows), for each instruction set.
     #[inline(always)]
     fn add_unit_rows_in(&mut self) {
         let bins = self.bins.len();

@@ -1169,7 +1169,7 @@ mod tests {
 
     use arrow_array::{
         ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Float64Array,
-        Int32Array, Int64Array, Int8Array, StringArray, StringViewArray,
+        Int32Array, Int64Array, Int8Array, StringArray, StringViewArray, UInt32Array,
     };
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;
@@ -1180,8 +1180,7 @@ mod tests {
     #[test]
     fn dictionary_codes_check_every_key_against_the_dictionary() {
         let identity = [0, 1, 2];
-        let codes =
-            |keys: &dyn Array, value_codes: &[u32]| valid_dictionary_codes(keys, value_codes);
+        let codes = valid_dictionary_codes;
         assert_eq!(
             codes(&Int32Array::from(vec![2, 0, 1, 1]), &identity),
             Some(vec![2, 0, 1, 1])
@@ -1197,7 +1196,10 @@ mod tests {
         // Negative, past the end, and past the end only in the high bits of a 64-bit key.
         assert_eq!(codes(&Int32Array::from(vec![0, -1]), &identity), None);
         assert_eq!(codes(&Int32Array::from(vec![i32::MIN]), &identity), None);
+        assert_eq!(codes(&Int8Array::from(vec![1, -1]), &identity), None);
+        assert_eq!(codes(&Int64Array::from(vec![-1]), &identity), None);
         assert_eq!(codes(&Int8Array::from(vec![3]), &identity), None);
+        assert_eq!(codes(&UInt32Array::from(vec![1 << 31]), &identity), None);
         assert_eq!(
             codes(&Int64Array::from(vec![1, (1 << 32) + 1]), &identity),
             None

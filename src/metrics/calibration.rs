@@ -5,6 +5,8 @@
 //! [`ScoreStats`]; they are undefined when the audit has no score column or the group has
 //! zero total weight.
 
+use std::borrow::Cow;
+
 use crate::aggregate::{ScoreDistribution, ScorePoint, ScoreStats};
 
 use super::recalibration;
@@ -210,19 +212,37 @@ fn bin_gaps(bins: &[BinRow]) -> impl Iterator<Item = (f64, f64)> + '_ {
 /// assert_eq!(auc(&points).value, Some(0.875));
 /// ```
 pub fn auc(points: &[ScorePoint]) -> Value {
-    let (negatives, positives) = points.iter().fold((0.0, 0.0), |(n, p), pt| {
-        (n + pt.negatives, p + pt.positives)
-    });
-    if positives <= 0.0 || negatives <= 0.0 {
-        return Value::undefined(ONE_CLASS);
-    }
-    let mut below = 0.0;
-    let mut u = 0.0;
+    let mut sums = AucSums::default();
     for pt in points {
-        u += pt.positives * (below + 0.5 * pt.negatives);
-        below += pt.negatives;
+        sums.add(pt.negatives, pt.positives);
     }
-    Value::defined(u / (positives * negatives))
+    sums.auc()
+}
+
+/// The running sums of an [`auc`] over points in ascending score order: W⁻ and W⁺ so far, and
+/// U = Σ W⁺(s)·(W⁻(< s) + ½·W⁻(s)).
+#[derive(Debug, Default, Clone, Copy)]
+struct AucSums {
+    negatives: f64,
+    positives: f64,
+    u: f64,
+}
+
+impl AucSums {
+    /// Add the next point's weights of negatives and positives.
+    fn add(&mut self, negatives: f64, positives: f64) {
+        self.u += positives * (self.negatives + 0.5 * negatives);
+        self.negatives += negatives;
+        self.positives += positives;
+    }
+
+    /// U / (W⁺·W⁻); undefined without positives or negatives.
+    fn auc(&self) -> Value {
+        if self.positives <= 0.0 || self.negatives <= 0.0 {
+            return Value::undefined(ONE_CLASS);
+        }
+        Value::defined(self.u / (self.positives * self.negatives))
+    }
 }
 
 /// BPSN AUC (background positive, subgroup negative; Borkan et al. 2019): the AUC of the
@@ -251,59 +271,50 @@ pub struct SubgroupAucs {
 /// [`bpsn_auc`] and [`bnsp_auc`] of `group` among `all`, given both distributions' sorted
 /// points (which the report has already formed: issue 8), in one pass over them: each AUC
 /// sums the same terms in the same order as [`auc`] of the [`mix`] of the group and the
-/// others, without forming it.
+/// others, without forming it. Undefined, with the reason, when the AUC is.
 pub fn subgroup_aucs(
     group: &ScoreDistribution,
     group_points: &[ScorePoint],
     all: &ScoreDistribution,
     all_points: &[ScorePoint],
 ) -> SubgroupAucs {
-    let binned;
-    let group_points = if all.resolution() == group.resolution() {
-        group_points
-    } else {
-        binned = at_resolution_of(all, group);
-        &binned[..]
-    };
-    /// One AUC's running sums over the joined points (see [`auc`]).
-    #[derive(Default)]
-    struct Running {
-        negatives: f64,
-        positives: f64,
-        below: f64,
-        u: f64,
-    }
-    impl Running {
-        fn add(&mut self, negatives: f64, positives: f64) {
-            self.negatives += negatives;
-            self.positives += positives;
-            self.u += positives * (self.below + 0.5 * negatives);
-            self.below += negatives;
-        }
-        fn auc(&self, undefined: &str) -> Value {
-            if self.positives <= 0.0 || self.negatives <= 0.0 {
-                return Value::undefined(undefined);
-            }
-            Value::defined(self.u / (self.positives * self.negatives))
-        }
-    }
-    let (mut bpsn, mut bnsp) = (Running::default(), Running::default());
-    joined(group_points, all_points, |mine, others| {
+    let group_points = at_resolution_of(all, group, group_points);
+    let (mut bpsn, mut bnsp) = (AucSums::default(), AucSums::default());
+    joined(&group_points, all_points, |mine, others| {
         bpsn.add(mine.negatives, others.positives);
         bnsp.add(others.negatives, mine.positives);
     });
+    // Undefined for want of one class or by overflow: the subgroup AUC's own reason.
+    let undefined = |sums: AucSums, reason: &str| match sums.auc() {
+        v if v.value.is_some() => v,
+        _ => Value::undefined(reason),
+    };
     SubgroupAucs {
-        bpsn: bpsn.auc("needs negatives in the group and positives outside it"),
-        bnsp: bnsp.auc("needs positives in the group and negatives outside it"),
+        bpsn: undefined(
+            bpsn,
+            "needs negatives in the group and positives outside it",
+        ),
+        bnsp: undefined(
+            bnsp,
+            "needs positives in the group and negatives outside it",
+        ),
     }
 }
 
-/// `group`'s distribution at the (binned) resolution of `all`, sorted.
-fn at_resolution_of(all: &ScoreDistribution, group: &ScoreDistribution) -> Vec<ScorePoint> {
+/// The group's sorted points (`points`) at the resolution of `all`: themselves when both
+/// have one resolution, otherwise (the group exact, all rows binned) the group binned too.
+fn at_resolution_of<'a>(
+    all: &ScoreDistribution,
+    group: &ScoreDistribution,
+    points: &'a [ScorePoint],
+) -> Cow<'a, [ScorePoint]> {
+    if all.resolution() == group.resolution() {
+        return Cow::Borrowed(points);
+    }
     let mut binned = all.clone();
     binned.clear();
     binned.merge(group);
-    binned.sorted()
+    Cow::Owned(binned.sorted())
 }
 
 /// Call `visit(mine, others)` for every score of `all_points` in ascending order, with the
@@ -348,18 +359,14 @@ pub(crate) fn mix(
     all: &ScoreDistribution,
     pick: impl Fn(&ScorePoint, &ScorePoint) -> (f64, f64),
 ) -> Vec<ScorePoint> {
-    let gp = if all.resolution() == group.resolution() {
-        group.sorted()
-    } else {
-        // The group is exact and all rows are binned: bin the group too.
-        at_resolution_of(all, group)
-    };
+    let gp = group.sorted();
+    let gp = at_resolution_of(all, group, &gp);
     let ap = all.sorted();
     let mut out = Vec::with_capacity(ap.len());
     joined(&gp, &ap, |mine, others| {
         let (negatives, positives) = pick(mine, others);
         out.push(ScorePoint {
-            score: mine.score,
+            score: others.score,
             negatives,
             positives,
             rows: 0.0,

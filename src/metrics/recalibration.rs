@@ -100,8 +100,8 @@ fn observations(points: &[ScorePoint]) -> Observations {
 /// gradient g and negative Hessian H in (b₀, b₁).
 #[derive(Debug, Clone, Copy, Default)]
 struct Evaluation {
-    /// The log-likelihood, when it was asked for: only a line search compares it, so full
-    /// Newton steps skip its logarithm per observation (issue 8).
+    /// The log-likelihood, when it was asked for: only a line search compares it, so Newton
+    /// steps that no line search can follow skip its logarithm per observation (issue 8).
     ll: Option<f64>,
     g0: f64,
     g1: f64,
@@ -405,6 +405,7 @@ fn line_search(
     if full.ll.is_some_and(|ll| ll >= base) {
         return (1.0, Some(full));
     }
+    // t = 1 was `full`; then t = ½, ¼, …, 2⁻⁵⁹.
     let mut t = 0.5;
     for _ in 1..60 {
         let at = eval(t);
@@ -547,9 +548,11 @@ mod tests {
                 quadratic(c)(t, with_ll)
             }
         };
-        // Still rising at t = 1: the full step, evaluated once.
-        assert_eq!(newton_step(6.0, None, counted(3.0), slope).0, 1.0);
-        assert_eq!(calls.get(), 1);
+        // Still rising at t = 1: the full step, evaluated once, with the log-likelihood the
+        // next step's line search would start from.
+        let (t, full) = newton_step(6.0, None, counted(3.0), slope);
+        assert_eq!((t, calls.get()), (1.0, 1));
+        assert_eq!(full.and_then(|at| at.ll), Some(-4.0));
         // Past the maximum at t = 1 but higher than at 0 (ℓ(0) known): t = 1, evaluated once.
         assert_eq!(newton_step(1.2, Some(-0.36), counted(0.6), slope).0, 1.0);
         assert_eq!(calls.get(), 1);
