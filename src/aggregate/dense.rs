@@ -380,16 +380,22 @@ mod tests {
         )
     }
 
+    /// The first n rows of `columns`, with the scores `score`.
+    fn first<'a>(columns: &'a Columns, n: usize, score: &'a [f64]) -> BatchRows<'a> {
+        BatchRows {
+            cell_of_row: &columns.0[..n],
+            score: &score[..n],
+            label: &columns.2[..n],
+            decision: &columns.3[..n],
+        }
+    }
+
     #[test]
     fn row_codes_are_each_rows_code_or_not_counted_with_and_without_avx2() {
         let dense_cell = [4, u32::MAX, 0];
-        let (cell_of_row, score, label, decision) = batch();
-        let rows = BatchRows {
-            cell_of_row: &cell_of_row,
-            score: &score,
-            label: &label,
-            decision: &decision,
-        };
+        let columns = batch();
+        let (cell_of_row, score, label, decision) = &columns;
+        let rows = first(&columns, cell_of_row.len(), score);
         let expected: Vec<u64> = (0..cell_of_row.len())
             .map(|r| {
                 let cell = dense_cell[cell_of_row[r] as usize];
@@ -421,13 +427,8 @@ mod tests {
 
     #[test]
     fn a_batch_is_counted_once_per_counted_row() {
-        let (cell_of_row, score, label, decision) = batch();
-        let rows = BatchRows {
-            cell_of_row: &cell_of_row,
-            score: &score,
-            label: &label,
-            decision: &decision,
-        };
+        let columns = batch();
+        let rows = first(&columns, columns.0.len(), &columns.1);
         let mut dense = DenseCounts::default();
         let ids = [
             dense.id(&vec![Some("a".into())]),
@@ -449,15 +450,6 @@ mod tests {
     }
     #[test]
     fn the_codes_buffer_serves_batches_of_any_length_in_turn() {
-        /// The first n rows of `columns`, with the scores `score`.
-        fn first<'a>(columns: &'a Columns, n: usize, score: &'a [f64]) -> BatchRows<'a> {
-            BatchRows {
-                cell_of_row: &columns.0[..n],
-                score: &score[..n],
-                label: &columns.2[..n],
-                decision: &columns.3[..n],
-            }
-        }
         let columns = batch();
         let on_grid: Vec<f64> = (columns.1.iter())
             .map(|&s| if grid_slot(s).is_some() { s } else { 0.5 })
