@@ -1,13 +1,15 @@
-//! Parquet reader: decodes only the needed columns, row groups in parallel.
+//! Parquet reader: decodes only the needed columns, row groups (or ranges of their rows) in
+//! parallel.
 //!
-//! Every row group is read by its own rayon task, which opens its own file handle (handles
-//! cloned with `File::try_clone` share one file position, so they cannot be read from
-//! concurrently). The footer is parsed once and shared.
+//! The rows are read in ranges, each of one row group (a file of few row groups has them cut
+//! into several, read by row selection: [`CUT`]), each by its own rayon task, which opens its
+//! own file handle (handles cloned with `File::try_clone` share one file position, so they
+//! cannot be read from concurrently). The footer is parsed once and shared.
 //!
-//! Sequence numbers are `row_group_index << 32 | batch_index_within_group`, strictly increasing
-//! in file order (a row group would need more than 2³² batches to break this). When rows of
-//! several row groups are invalid, the error of the earliest row group wins, which is the
-//! error with the smallest row number; row groups after a failed one stop early.
+//! Sequence numbers are `range_index << 32 | batch_index_within_range`, strictly increasing
+//! in file order (a range would need more than 2³² batches to break this), and a stream is a
+//! range. When rows of several ranges are invalid, the error of the earliest range wins, which
+//! is the error with the smallest row number; ranges after a failed one stop early.
 //!
 //! Value rules are those of [`super::values`], applied to typed columns: labels and
 //! predictions may be booleans, integers, floats or strings; scores and weights numbers or
@@ -30,7 +32,8 @@ use arrow_array::{new_empty_array, Array, ArrowNativeTypeOp, ArrowPrimitiveType,
 use arrow_buffer::ArrowNativeType;
 use arrow_schema::{DataType, Schema};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::ParquetMetaData;
@@ -162,12 +165,25 @@ pub fn read_positioned(
     sink: &PositionedSink<'_>,
     end: &(dyn Fn(u64) + Sync),
 ) -> Result<u64> {
+    read_ranges(source, columns, batch_rows, CUT, sink, end)
+}
+
+/// [`read_positioned`] with the row groups cut into ranges by `cut` (tests choose small ones).
+fn read_ranges(
+    source: &Source,
+    columns: &Columns,
+    batch_rows: usize,
+    cut: Cut,
+    sink: &PositionedSink<'_>,
+    end: &(dyn Fn(u64) + Sync),
+) -> Result<u64> {
     let path = source.path.as_path();
     let (_, metadata) = open(source)?;
     let plan = Plan::new(path, columns, metadata.schema())?;
     let protected: Vec<usize> = plan.protected.iter().map(|c| plan.roots[c.index]).collect();
     let metadata = strings_as_dictionaries(metadata, |i| protected.contains(&i));
     let starts = row_group_starts(path, metadata.metadata())?;
+    let ranges = ranges(&starts, cut);
     let job = Job {
         path,
         columns,
@@ -177,21 +193,20 @@ pub fn read_positioned(
         batch_rows: batch_rows.clamp(1, u32::MAX as usize),
         first_failed: AtomicUsize::new(usize::MAX),
     };
-    let groups = starts.len() - 1;
-    // Row groups are started in file order (one shared counter, one worker per thread), so a
+    // Ranges are started in file order (one shared counter, one worker per thread), so a
     // consumer that merges them in order holds only about one per thread (issue 8).
     let next = AtomicUsize::new(0);
-    let workers = rayon::current_num_threads().clamp(1, groups.max(1));
+    let workers = rayon::current_num_threads().clamp(1, ranges.len().max(1));
     let mut results: Vec<(usize, Result<()>)> = (0..workers)
         .into_par_iter()
         .flat_map_iter(|_| {
             let mut done = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= groups {
+                let Some(range) = ranges.get(i) else {
                     break done;
-                }
-                let result = job.run_group(i, starts[i], sink);
+                };
+                let result = job.run_range(i, range, sink);
                 if result.is_ok() {
                     end(i as u64);
                 }
@@ -199,13 +214,67 @@ pub fn read_positioned(
             }
         })
         .collect();
-    // The first error in row-group order is the one with the smallest row.
+    // The first error in file order is the one with the smallest row.
     results.sort_by_key(|(i, _)| *i);
     results
         .into_iter()
         .map(|(_, r)| r)
         .collect::<Result<Vec<()>>>()?;
-    Ok(starts[groups])
+    Ok(starts[starts.len() - 1])
+}
+
+/// How a file's row groups are cut into ranges of rows, each read by one task (issue 8): a file
+/// of fewer row groups than threads would leave threads idle (a 1M-row file is often one row
+/// group). The cut depends on the file alone, never on the number of threads, so that the
+/// streams, and thus the order in which sums are merged, are the same on every machine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cut {
+    /// Ranges a file is cut into at least, when its row groups are large enough.
+    pub min_ranges: usize,
+    /// Fewest rows of a range cut from a row group.
+    pub min_rows: u64,
+}
+
+/// The cut of every read: at least 8 ranges of at least 131,072 rows (a file of 8 row groups
+/// or more is read a row group per task, as it is laid out).
+pub(crate) const CUT: Cut = Cut {
+    min_ranges: 8,
+    min_rows: 1 << 17,
+};
+
+/// Rows of one row group that one task reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Range {
+    /// The row group.
+    group: usize,
+    /// 0-based file row of the range's first row.
+    first_row: u64,
+    /// Rows of the row group before the range, and in it.
+    skip: u64,
+    rows: u64,
+}
+
+/// The ranges of the row groups starting at rows `starts` (the last entry: all rows): each
+/// row group cut into `ceil(cut.min_ranges / groups)` equal ranges, fewer where a range would
+/// have fewer than `cut.min_rows` rows, at least one (so an empty group is still read).
+fn ranges(starts: &[u64], cut: Cut) -> Vec<Range> {
+    let groups = starts.len().saturating_sub(1);
+    let per_group = cut.min_ranges.div_ceil(groups.max(1)).max(1) as u64;
+    (starts.windows(2).enumerate())
+        .flat_map(|(group, w)| {
+            let (first, rows) = (w[0], w[1] - w[0]);
+            let parts = (rows / cut.min_rows.max(1)).clamp(1, per_group);
+            (0..parts).map(move |p| {
+                let (from, to) = (rows * p / parts, rows * (p + 1) / parts);
+                Range {
+                    group,
+                    first_row: first + from,
+                    skip: from,
+                    rows: to - from,
+                }
+            })
+        })
+        .collect()
 }
 
 /// Decode the plain string columns `wanted(i)` (by schema index) as dictionaries: Parquet
@@ -395,34 +464,44 @@ struct Job<'a> {
     metadata: ArrowReaderMetadata,
     mask: ProjectionMask,
     batch_rows: usize,
-    /// Index of the earliest row group that failed so far (`usize::MAX`: none).
+    /// Index of the earliest range that failed so far (`usize::MAX`: none).
     first_failed: AtomicUsize,
 }
 
 impl Job<'_> {
-    /// Read row group `i`, whose first row is `first_row` (0-based), recording a failure.
-    fn run_group(&self, i: usize, first_row: u64, sink: &PositionedSink<'_>) -> Result<()> {
-        let result = self.read_group(i, first_row, sink);
+    /// Read range `i` of the file, recording a failure.
+    fn run_range(&self, i: usize, range: &Range, sink: &PositionedSink<'_>) -> Result<()> {
+        let result = self.read_range(i, range, sink);
         if result.is_err() {
             self.first_failed.fetch_min(i, Ordering::SeqCst);
         }
         result
     }
 
-    fn read_group(&self, i: usize, mut first_row: u64, sink: &PositionedSink<'_>) -> Result<()> {
-        let corrupt = |e: &dyn Display| schema(self.path, format!("row group {i}: {e}"));
+    fn read_range(&self, i: usize, range: &Range, sink: &PositionedSink<'_>) -> Result<()> {
+        let group = range.group;
+        let corrupt = |e: &dyn Display| schema(self.path, format!("row group {group}: {e}"));
         // Its own handle: see the module documentation.
         let file = File::open(self.path).map_err(|e| Error::io(self.path, e))?;
-        let reader =
+        let group_rows = self.metadata.metadata().row_group(group).num_rows() as u64;
+        let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
                 .with_projection(self.mask.clone())
-                .with_row_groups(vec![i])
-                .with_batch_size(self.batch_rows)
-                .build()
-                .map_err(|e| corrupt(&e))?;
+                .with_row_groups(vec![group])
+                .with_batch_size(self.batch_rows);
+        if range.rows < group_rows {
+            let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+            builder = builder.with_row_selection(RowSelection::from(vec![
+                RowSelector::skip(count(range.skip)),
+                RowSelector::select(count(range.rows)),
+                RowSelector::skip(count(group_rows - range.skip - range.rows)),
+            ]));
+        }
+        let reader = builder.build().map_err(|e| corrupt(&e))?;
+        let mut first_row = range.first_row;
         for (b, record_batch) in reader.enumerate() {
             if self.first_failed.load(Ordering::SeqCst) < i {
-                return Ok(()); // An earlier row group failed; its error is reported.
+                return Ok(()); // An earlier range failed; its error is reported.
             }
             let record_batch = record_batch.map_err(|e| corrupt(&e))?;
             let (batch, skipped) = self.convert(&record_batch, first_row)?;
@@ -1369,6 +1448,106 @@ mod tests {
             ],
             4,
         )
+    }
+
+    #[test]
+    fn row_groups_are_cut_into_ranges_that_cover_every_row_once_in_order() {
+        let covers = |ranges: &[Range], rows: u64| {
+            let ends_meet =
+                (ranges.windows(2)).all(|w| w[1].first_row == w[0].first_row + w[0].rows);
+            ends_meet
+                && ranges[0].first_row == 0
+                && ranges.iter().map(|r| r.rows).sum::<u64>() == rows
+        };
+        // One row group of a million rows: 7 ranges of at least 2¹⁷ rows.
+        let one = ranges(&[0, 1_000_000], CUT);
+        assert_eq!(one.len(), 7);
+        assert!(covers(&one, 1_000_000));
+        assert!(one
+            .iter()
+            .all(|r| r.group == 0 && r.skip == r.first_row && r.rows >= 1 << 17));
+        // Eight row groups or more: one range each, whatever their size.
+        let starts: Vec<u64> = (0..=10).map(|g| g * 1_048_576).collect();
+        let ten = ranges(&starts, CUT);
+        assert_eq!(
+            ten.iter().map(|r| r.group).collect::<Vec<_>>(),
+            (0..10).collect::<Vec<_>>()
+        );
+        assert!(covers(&ten, 10 * 1_048_576));
+        // A small group stays whole, an empty one is still read; the third is cut in two.
+        let three = ranges(&[0, 100, 100, 300_000], CUT);
+        assert_eq!(
+            three.iter().map(|r| (r.group, r.rows)).collect::<Vec<_>>(),
+            [(0, 100), (1, 0), (2, 149_950), (2, 149_950)]
+        );
+        assert!(covers(&three, 300_000));
+        assert_eq!((three[3].skip, three[3].first_row), (149_950, 150_050));
+    }
+
+    /// Every batch of a read with the row groups cut by `cut`, with its row numbers, in order.
+    fn read_cut(src: &Source, cols: &Columns, cut: Cut) -> Result<Vec<(u64, Batch, RowNumbers)>> {
+        let out = Mutex::new(Vec::new());
+        let sink = |seq: u64, batch: Batch, numbers: RowNumbers| -> Result<()> {
+            out.lock().expect("lock").push((seq, batch, numbers));
+            Ok(())
+        };
+        read_ranges(src, cols, 3, cut, &sink, &|_| {})?;
+        let mut batches = out.into_inner().expect("lock");
+        batches.sort_by_key(|(seq, _, _)| *seq);
+        Ok(batches)
+    }
+
+    #[test]
+    fn row_groups_read_in_ranges_give_the_rows_and_row_numbers_of_whole_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        // Row groups of 4, 4 and 2 rows; cut, the groups become ranges of 1, 1, 2 and 1, 1 rows.
+        let n = 10;
+        let src = common_shape(
+            &dir,
+            (0..n).map(|i| i as f64 / 9.0).collect(),
+            (0..n).map(|i| i64::from(i % 3 == 0)).collect(),
+        );
+        let cols = Columns {
+            prediction: None,
+            ..columns(&["race", "sex"])
+        };
+        let small = Cut {
+            min_ranges: 8,
+            min_rows: 1,
+        };
+        let (whole, cut) = (
+            read_cut(&src, &cols, CUT).unwrap(),
+            read_cut(&src, &cols, small).unwrap(),
+        );
+        assert_eq!((whole.len(), cut.len()), (5, 8));
+        let rows =
+            |batches: &[(u64, Batch, RowNumbers)]| -> Vec<(u64, bool, f64, Vec<Option<String>>)> {
+                (batches.iter())
+                    .flat_map(|(_, b, numbers)| {
+                        let keys: Vec<Vec<Option<String>>> = (0..b.len())
+                            .map(|r| b.protected.iter().map(|c| decode(c)[r].clone()).collect())
+                            .collect();
+                        (numbers.kept(b.len()).into_iter())
+                            .zip(b.label.clone())
+                            .zip(b.score.clone().unwrap())
+                            .zip(keys)
+                            .map(|(((row, y), s), k)| (row, y, s, k))
+                    })
+                    .collect()
+            };
+        assert_eq!(rows(&cut), rows(&whole));
+        assert_eq!(
+            rows(&cut).iter().map(|r| r.0).collect::<Vec<_>>(),
+            (1..=10).collect::<Vec<_>>()
+        );
+        // Invalid scores in rows 7 and 10: the earliest is named, cut or not.
+        let bad = tempfile::tempdir().unwrap();
+        let mut scores: Vec<f64> = (0..n).map(|i| i as f64 / 9.0).collect();
+        (scores[6], scores[9]) = (2.0, -1.0);
+        let src = common_shape(&bad, scores, vec![0; n]);
+        let error = |cut| read_cut(&src, &cols, cut).unwrap_err().to_string();
+        assert_eq!(error(small), error(CUT));
+        assert!(error(small).contains("row 7"), "{}", error(small));
     }
 
     #[test]
