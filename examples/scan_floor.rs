@@ -1,9 +1,9 @@
 //! The scan floor of issue 8: decode the columns an audit reads and sum them, nothing else.
 //!
 //! Reads `label`, `score` and the protected columns of a Parquet file (strings as dictionary
-//! keys, never one string per row), row groups in parallel on rayon's pool exactly as
-//! `fairaudit run` does, and sums them. A full audit is compared with this time in
-//! `scripts/bench-peers` and BENCHMARKS.md.
+//! keys, never one string per row), row groups (cut into ranges when there are few) in
+//! parallel on rayon's pool exactly as `fairaudit run` does, and sums them. A full audit is
+//! compared with this time in `scripts/bench-peers` and BENCHMARKS.md.
 //!
 //! ```sh
 //! cargo build --release --example scan_floor
@@ -18,7 +18,8 @@ use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
@@ -89,17 +90,34 @@ fn main() {
         })
         .collect();
     let mask = ProjectionMask::roots(metadata.parquet_schema(), wanted.iter().copied());
+    // The ranges `fairaudit run` reads (src/input/parquet.rs, `CUT`): a file of fewer than 8
+    // row groups has them cut into ranges of at least 2¹⁷ rows, read by row selection.
     let groups = metadata.metadata().num_row_groups();
-    let sums = (0..groups)
+    let per_group = 8usize.div_ceil(groups.max(1));
+    let ranges: Vec<(usize, usize, usize, usize)> = (0..groups)
+        .flat_map(|g| {
+            let rows = metadata.metadata().row_group(g).num_rows() as usize;
+            let parts = (rows >> 17).clamp(1, per_group);
+            (0..parts).map(move |p| (g, rows, rows * p / parts, rows * (p + 1) / parts))
+        })
+        .collect();
+    let sums = ranges
         .into_par_iter()
-        .map(|g| {
+        .map(|(g, rows, from, to)| {
             let file = File::open(path).expect("open");
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
-                .with_projection(mask.clone())
-                .with_row_groups(vec![g])
-                .with_batch_size(64 * 1024)
-                .build()
-                .expect("reader");
+            let mut builder =
+                ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
+                    .with_projection(mask.clone())
+                    .with_row_groups(vec![g])
+                    .with_batch_size(64 * 1024);
+            if to - from < rows {
+                builder = builder.with_row_selection(RowSelection::from(vec![
+                    RowSelector::skip(from),
+                    RowSelector::select(to - from),
+                    RowSelector::skip(rows - to),
+                ]));
+            }
+            let reader = builder.build().expect("reader");
             let mut sums = Sums::default();
             for batch in reader {
                 let batch = batch.expect("decode");
