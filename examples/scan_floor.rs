@@ -24,7 +24,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
-/// Sums of one row group.
+/// Sums of one range of rows.
 #[derive(Default, Clone, Copy)]
 struct Sums {
     rows: u64,
@@ -90,8 +90,9 @@ fn main() {
         })
         .collect();
     let mask = ProjectionMask::roots(metadata.parquet_schema(), wanted.iter().copied());
-    // The ranges `fairaudit run` reads (src/input/parquet.rs, `CUT`): a file of fewer than 8
-    // row groups has them cut into ranges of at least 2¹⁷ rows, read by row selection.
+    // The ranges `fairaudit run` reads (keep in step with `CUT` in src/input/parquet.rs): up
+    // to ⌈8 / row groups⌉ ranges per row group, each of at least 2¹⁷ rows, read by row
+    // selection.
     let groups = metadata.metadata().num_row_groups();
     let per_group = 8usize.div_ceil(groups.max(1));
     let ranges: Vec<(usize, usize, usize, usize)> = (0..groups)

@@ -1,6 +1,6 @@
 //! [`BufferPool`]: large buffers handed from a finished stream to the next (issue 8).
 //!
-//! The cells of every row group build buffers of their own (dense grids of 160 kB, count
+//! The cells of every stream (a Parquet row group or range) build buffers of their own (dense grids of 160 kB, count
 //! arrays of up to 32 MB). Allocated afresh, each zeroed page costs a page fault, two when its
 //! first access is a read; reused, it costs a fill.
 

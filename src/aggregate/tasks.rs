@@ -1,7 +1,7 @@
 //! The streaming pass of multiclass and regression audits (issue 11): per-cell
 //! [`ClassConfusion`]s or [`RegressionStats`], folded row by row in file order.
 //!
-//! As in the binary pass, each stream (all of a CSV file; one Parquet row group) is folded row
+//! As in the binary pass, each stream (all of a CSV file; a Parquet row group or range) is folded row
 //! by row in its own order, batches that arrive early wait for their turn, and streams are
 //! merged in file order, so the result depends neither on the thread count nor on the batch
 //! size.

@@ -6,8 +6,9 @@
 //! a missing value (empty CSV field, Parquet null) is `None` and forms its own group.
 //!
 //! A reader calls a sink once per batch with the batch's sequence number. Readers may call the
-//! sink from several threads (Parquet row groups are decoded in parallel); the sink's caller
-//! orders results by sequence number, so the outcome never depends on scheduling.
+//! sink from several threads (Parquet row groups, or ranges of them, are decoded in parallel);
+//! the sink's caller orders results by sequence number, so the outcome never depends on
+//! scheduling.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -269,7 +270,7 @@ pub fn read_positioned(
 /// The sequence number of batch `index` of `stream`.
 ///
 /// A *stream* is a run of batches that one thread reads in order (all of a CSV file; one Parquet
-/// row group). Readers number streams and the batches within each from 0 without gaps, and
+/// row group, or one range of a row group's rows). Readers number streams and the batches within each from 0 without gaps, and
 /// deliver a stream's batches in index order.
 pub fn batch_seq(stream: u64, index: u64) -> u64 {
     (stream << 32) | index
@@ -290,7 +291,7 @@ pub fn read(source: &Source, columns: &Columns, sink: &Sink<'_>) -> Result<u64> 
 
 /// [`read`], also calling `end(stream)` once a stream's last batch has been handed to `sink`
 /// (Parquet; a CSV file is one stream, which ends when `read` returns). A consumer can then
-/// release what it holds per stream early, so memory does not grow with the row groups.
+/// release what it holds per stream early, so memory does not grow with the streams.
 pub fn read_streams(
     source: &Source,
     columns: &Columns,

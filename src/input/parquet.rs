@@ -140,7 +140,8 @@ pub fn read(source: &Source, columns: &Columns, sink: &Sink<'_>) -> Result<u64> 
     read_streams(source, columns, sink, &|_| {})
 }
 
-/// [`read`], calling `end(i)` after the last batch of row group `i` went to `sink`.
+/// [`read`], calling `end(i)` after the last batch of range `i` (the i-th stream: a row group,
+/// or part of one, see [`CUT`]) went to `sink`.
 pub fn read_streams(
     source: &Source,
     columns: &Columns,
@@ -229,14 +230,17 @@ fn read_ranges(
 /// streams, and thus the order in which sums are merged, are the same on every machine.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cut {
-    /// Ranges a file is cut into at least, when its row groups are large enough.
+    /// Ranges a file is cut into at least, when its row groups are large enough (at most
+    /// ⌈min_ranges / row groups⌉ per row group).
     pub min_ranges: usize,
     /// Fewest rows of a range cut from a row group.
     pub min_rows: u64,
 }
 
-/// The cut of every read: at least 8 ranges of at least 131,072 rows (a file of 8 row groups
-/// or more is read a row group per task, as it is laid out).
+/// The cut of every read: up to ⌈8 / row groups⌉ ranges per row group, each of at least
+/// 131,072 rows (so a file of 8 row groups or more is read a row group per task, as it is laid
+/// out). Memory per stream in flight is bounded as before; a file of few row groups now has
+/// as many streams in flight as a file of many (about one per thread).
 pub(crate) const CUT: Cut = Cut {
     min_ranges: 8,
     min_rows: 1 << 17,
@@ -264,8 +268,10 @@ fn ranges(starts: &[u64], cut: Cut) -> Vec<Range> {
         .flat_map(|(group, w)| {
             let (first, rows) = (w[0], w[1] - w[0]);
             let parts = (rows / cut.min_rows.max(1)).clamp(1, per_group);
+            // In u128: rows · parts cannot overflow.
+            let bound = move |p: u64| (u128::from(rows) * u128::from(p) / u128::from(parts)) as u64;
             (0..parts).map(move |p| {
-                let (from, to) = (rows * p / parts, rows * (p + 1) / parts);
+                let (from, to) = (bound(p), bound(p + 1));
                 Range {
                     group,
                     first_row: first + from,
@@ -323,7 +329,8 @@ fn row_group_starts(path: &Path, metadata: &ParquetMetaData) -> Result<Vec<u64>>
     for group in metadata.row_groups() {
         let rows = u64::try_from(group.num_rows())
             .map_err(|_| schema(path, "corrupt metadata: negative row count"))?;
-        next += rows;
+        next = (next.checked_add(rows))
+            .ok_or_else(|| schema(path, "corrupt metadata: too many rows"))?;
         starts.push(next);
     }
     Ok(starts)
@@ -456,7 +463,7 @@ impl Plan {
     }
 }
 
-/// Everything the row-group tasks share.
+/// Everything the range tasks share.
 struct Job<'a> {
     path: &'a Path,
     columns: &'a Columns,
@@ -1459,6 +1466,7 @@ mod tests {
                 && ranges[0].first_row == 0
                 && ranges.iter().map(|r| r.rows).sum::<u64>() == rows
         };
+        assert!(ranges(&[0], CUT).is_empty());
         // One row group of a million rows: 7 ranges of at least 2¹⁷ rows.
         let one = ranges(&[0, 1_000_000], CUT);
         assert_eq!(one.len(), 7);
@@ -1485,13 +1493,18 @@ mod tests {
     }
 
     /// Every batch of a read with the row groups cut by `cut`, with its row numbers, in order.
-    fn read_cut(src: &Source, cols: &Columns, cut: Cut) -> Result<Vec<(u64, Batch, RowNumbers)>> {
+    fn read_cut(
+        src: &Source,
+        cols: &Columns,
+        batch_rows: usize,
+        cut: Cut,
+    ) -> Result<Vec<(u64, Batch, RowNumbers)>> {
         let out = Mutex::new(Vec::new());
         let sink = |seq: u64, batch: Batch, numbers: RowNumbers| -> Result<()> {
             out.lock().expect("lock").push((seq, batch, numbers));
             Ok(())
         };
-        read_ranges(src, cols, 3, cut, &sink, &|_| {})?;
+        read_ranges(src, cols, batch_rows, cut, &sink, &|_| {})?;
         let mut batches = out.into_inner().expect("lock");
         batches.sort_by_key(|(seq, _, _)| *seq);
         Ok(batches)
@@ -1515,11 +1528,14 @@ mod tests {
             min_ranges: 8,
             min_rows: 1,
         };
+        // Whole groups in batches of 3 rows; ranges in batches of 1, so that a range of 2 rows
+        // has two batches.
         let (whole, cut) = (
-            read_cut(&src, &cols, CUT).unwrap(),
-            read_cut(&src, &cols, small).unwrap(),
+            read_cut(&src, &cols, 3, CUT).unwrap(),
+            read_cut(&src, &cols, 1, small).unwrap(),
         );
-        assert_eq!((whole.len(), cut.len()), (5, 8));
+        assert_eq!((whole.len(), cut.len()), (5, 10));
+        assert!(cut.iter().any(|(seq, _, _)| seq & 0xFFFF_FFFF == 1));
         let rows =
             |batches: &[(u64, Batch, RowNumbers)]| -> Vec<(u64, bool, f64, Vec<Option<String>>)> {
                 (batches.iter())
@@ -1545,7 +1561,7 @@ mod tests {
         let mut scores: Vec<f64> = (0..n).map(|i| i as f64 / 9.0).collect();
         (scores[6], scores[9]) = (2.0, -1.0);
         let src = common_shape(&bad, scores, vec![0; n]);
-        let error = |cut| read_cut(&src, &cols, cut).unwrap_err().to_string();
+        let error = |cut| read_cut(&src, &cols, 1, cut).unwrap_err().to_string();
         assert_eq!(error(small), error(CUT));
         assert!(error(small).contains("row 7"), "{}", error(small));
     }

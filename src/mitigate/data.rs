@@ -2,13 +2,13 @@
 //! distributions (split for `--holdout`), the cell sums of reweighing, and the audit of
 //! predictions with per-group thresholds applied (`fairaudit run --thresholds`).
 //!
-//! Determinism: batches may arrive from several threads (Parquet row groups); sums continue
-//! row by row through the batches of one stream (a CSV file, a row group), and streams are
-//! merged in file order, so sums depend neither on scheduling nor on the batch size. Random
-//! draws (the holdout split, randomised decisions) come from a seeded hash of (seed, the
-//! row's 1-based data row number) and nothing else: the same file, seed and fairaudit
-//! version give the same split and the same decisions, whatever the batch size, the Parquet
-//! row-group layout or the thread count (issue 10). With `--skip-invalid`, a kept row keeps
+//! Determinism: batches may arrive from several threads (Parquet row groups or ranges); sums
+//! continue row by row through the batches of one stream (a CSV file, a row group or range),
+//! and streams are merged in file order, so sums depend neither on scheduling nor on the
+//! batch size. Random draws (the holdout split, randomised decisions) come from a seeded hash
+//! of (seed, the row's 1-based data row number) and nothing else: the same file, seed and
+//! fairaudit version give the same split and the same decisions, whatever the batch size, the
+//! Parquet row-group layout or the thread count (issue 10). With `--skip-invalid`, a kept row keeps
 //! its data row number (skipped rows are not
 //! renumbered away), so skipping rows does not move the draws of the others.
 
@@ -103,7 +103,7 @@ pub fn read_groups_batched(
         let row_numbers = numbers.kept(batch.len());
         // Sums continue row by row through the batches of a stream (which arrive in order
         // from one thread), so they do not depend on the batch size; streams (Parquet row
-        // groups) are merged in file order below.
+        // groups or ranges) are merged in file order below.
         let (stream, _) = input::split_batch_seq(seq);
         let mut parts: [GroupData; 2] = partials
             .lock()
