@@ -1457,6 +1457,22 @@ mod tests {
         )
     }
 
+    /// Ten rows of [`common_shape`] (row groups of 4, 4 and 2 rows), every third label
+    /// positive, scores i/9, and the columns that read them (no prediction column).
+    fn ten_rows(dir: &tempfile::TempDir) -> (Source, Columns) {
+        let n = 10;
+        let src = common_shape(
+            dir,
+            (0..n).map(|i| i as f64 / 9.0).collect(),
+            (0..n).map(|i| i64::from(i % 3 == 0)).collect(),
+        );
+        let cols = Columns {
+            prediction: None,
+            ..columns(&["race", "sex"])
+        };
+        (src, cols)
+    }
+
     #[test]
     fn row_groups_are_cut_into_ranges_that_cover_every_row_once_in_order() {
         let covers = |ranges: &[Range], rows: u64| {
@@ -1514,16 +1530,7 @@ mod tests {
     fn row_groups_read_in_ranges_give_the_rows_and_row_numbers_of_whole_groups() {
         let dir = tempfile::tempdir().unwrap();
         // Row groups of 4, 4 and 2 rows; cut, the groups become ranges of 1, 1, 2 and 1, 1 rows.
-        let n = 10;
-        let src = common_shape(
-            &dir,
-            (0..n).map(|i| i as f64 / 9.0).collect(),
-            (0..n).map(|i| i64::from(i % 3 == 0)).collect(),
-        );
-        let cols = Columns {
-            prediction: None,
-            ..columns(&["race", "sex"])
-        };
+        let (src, cols) = ten_rows(&dir);
         let small = Cut {
             min_ranges: 8,
             min_rows: 1,
@@ -1558,9 +1565,9 @@ mod tests {
         );
         // Invalid scores in rows 7 and 10: the earliest is named, cut or not.
         let bad = tempfile::tempdir().unwrap();
-        let mut scores: Vec<f64> = (0..n).map(|i| i as f64 / 9.0).collect();
+        let mut scores: Vec<f64> = (0..10).map(|i| i as f64 / 9.0).collect();
         (scores[6], scores[9]) = (2.0, -1.0);
-        let src = common_shape(&bad, scores, vec![0; n]);
+        let src = common_shape(&bad, scores, vec![0; 10]);
         let error = |cut| read_cut(&src, &cols, 1, cut).unwrap_err().to_string();
         assert_eq!(error(small), error(CUT));
         assert!(error(small).contains("row 7"), "{}", error(small));
@@ -1569,16 +1576,7 @@ mod tests {
     #[test]
     fn whole_columns_give_the_batches_of_the_row_by_row_path() {
         let dir = tempfile::tempdir().unwrap();
-        let n = 10;
-        let src = common_shape(
-            &dir,
-            (0..n).map(|i| i as f64 / 9.0).collect(),
-            (0..n).map(|i| i64::from(i % 3 == 0)).collect(),
-        );
-        let cols = Columns {
-            prediction: None,
-            ..columns(&["race", "sex"])
-        };
+        let (src, cols) = ten_rows(&dir);
         let (whole, rows) = read_all(&src, &cols, 3).unwrap();
         // A positive label sends every batch down the row-by-row path.
         let by_row = Columns {
