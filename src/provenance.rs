@@ -15,7 +15,9 @@ pub fn sha256_of(source: &Source) -> Result<Option<String>> {
     }
     let mut file = std::fs::File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // 128 kB, which stays in the core's L2 cache between the copy and the hash: with 1 MB
+    // the 40 MB bench file took 47 ms instead of 32 ms (issue 8).
+    let mut buf = vec![0u8; 1 << 17];
     loop {
         let n = file
             .read(&mut buf)
