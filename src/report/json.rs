@@ -113,7 +113,10 @@ impl Renderer for Json {
             format: "json",
             msg: e.to_string(),
         };
-        serde_json::to_writer_pretty(&mut *w, report).map_err(|e| render(&e))?;
-        w.write_all(b"\n").map_err(|e| render(&e))
+        // Into a vector first: serde_json's many small writes through `dyn Write` took 8.5 ms
+        // of a 1.5 MB report, into a `Vec` 6 ms (issue 8).
+        let mut bytes = serde_json::to_vec_pretty(report).map_err(|e| render(&e))?;
+        bytes.push(b'\n');
+        w.write_all(&bytes).map_err(|e| render(&e))
     }
 }
