@@ -578,43 +578,24 @@ fn attribute_view(
     })
 }
 
-/// The per-class one-vs-rest metrics of every shown group of a multiclass attribute: rates
-/// with their intervals, and with score columns `auc@c` and `ece@c`; `None` for other tasks.
+/// The per-class one-vs-rest metrics of every shown group of a multiclass attribute
+/// ([`view::class_table`]), with their intervals; `None` for other tasks.
 fn class_table(a: &AttributeReport) -> Option<ClassTable> {
-    let classes = a.groups.iter().find_map(|g| match &g.outcome {
-        Some(super::OutcomeDetail::Multiclass { classes, .. }) => Some(classes.clone()),
-        _ => None,
-    })?;
-    let scored = (a.groups.iter()).any(|g| g.metrics.keys().any(|k| k.starts_with("auc@")));
-    let mut columns = vec![
-        ("selection_rate", "sel. rate"),
-        ("tpr", "TPR"),
-        ("fpr", "FPR"),
-        ("precision", "precision"),
-    ];
-    if scored {
-        columns.extend([("auc", "AUC"), ("ece", "ECE")]);
-    }
+    let table = view::class_table(a)?;
     let mut headers = vec!["group".to_string(), "class".into()];
-    headers.extend(columns.iter().map(|(_, h)| h.to_string()));
-    headers.push("TPR ratio".into());
-    let shown: Vec<&super::GroupReport> =
-        a.groups.iter().filter(|g| !g.insufficient_data).collect();
-    let rows = (shown.iter())
+    headers.extend(table.columns.iter().map(|(_, h)| h.to_string()));
+    headers.push(view::CLASS_RATIO_HEADER.into());
+    let rows = (table.groups.iter())
         .flat_map(|g| {
-            let classes = &classes;
-            let columns = &columns;
-            classes.iter().enumerate().map(move |(i, c)| ClassRow {
+            let table = &table;
+            (table.classes.iter().enumerate()).map(move |(i, c)| ClassRow {
                 group: (i == 0).then(|| g.value.clone()),
-                span: classes.len(),
+                span: table.classes.len(),
                 reference: a.reference.as_deref() == Some(g.value.as_str()),
                 class: c.clone(),
-                cells: (columns.iter())
-                    .map(|(rate, _)| with_ci(g.metrics.get(&format!("{rate}@{c}"))))
-                    .chain(std::iter::once(view::cell(view::ratio(
-                        g,
-                        &format!("tpr@{c}"),
-                    ))))
+                cells: (table.columns.iter())
+                    .map(|(rate, _)| with_ci(view::ClassTable::value(g, rate, c)))
+                    .chain(std::iter::once(view::cell(view::ClassTable::ratio(g, c))))
                     .collect(),
             })
         })

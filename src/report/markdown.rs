@@ -112,6 +112,7 @@ pub fn text(r: &AuditReport) -> String {
             summary: &[],
         });
         attribute_table(&mut out, a, r.options.min_group_size, layout);
+        class_table(&mut out, a);
     }
     if !r.policies.is_empty() {
         let _ = writeln!(
@@ -284,6 +285,50 @@ fn attribute_table(out: &mut String, a: &AttributeReport, k: u64, layout: super:
         );
     }
     out.push('\n');
+}
+
+/// The per-class one-vs-rest metrics of a multiclass attribute's shown groups
+/// ([`view::class_table`]), collapsed under the attribute's table; nothing for other tasks.
+fn class_table(out: &mut String, a: &AttributeReport) {
+    let Some(table) = view::class_table(a) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "<details><summary>{}: per-class metrics (one-vs-rest)</summary>\n",
+        escape(&a.name)
+    );
+    out.push_str("| group | class |");
+    for (_, h) in &table.columns {
+        let _ = write!(out, " {h} |");
+    }
+    let _ = write!(out, " {} |\n|---|---|", view::CLASS_RATIO_HEADER);
+    out.push_str(&"---:|".repeat(table.columns.len() + 1));
+    out.push('\n');
+    for g in &table.groups {
+        let is_ref = a.reference.as_deref() == Some(g.value.as_str());
+        for (i, c) in table.classes.iter().enumerate() {
+            // The group is named on its first class row only, as in the HTML report.
+            let group = match i {
+                0 => format!(
+                    "{}{}",
+                    escape(&g.value),
+                    if is_ref { " (reference)" } else { "" }
+                ),
+                _ => String::new(),
+            };
+            let _ = write!(out, "| {group} | {} |", escape(c));
+            for (column, _) in &table.columns {
+                let _ = write!(
+                    out,
+                    " {} |",
+                    view::cell(view::ClassTable::value(g, column, c))
+                );
+            }
+            let _ = writeln!(out, " {} |", view::cell(view::ClassTable::ratio(g, c)));
+        }
+    }
+    out.push_str("\n</details>\n\n");
 }
 
 #[cfg(test)]

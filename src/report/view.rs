@@ -215,6 +215,58 @@ pub fn policy_value<'a>(r: &'a AuditReport, p: &PolicyResult) -> Option<&'a Valu
     attribute_of(r, p)?.summary.get(&p.metric)
 }
 
+/// The per-class one-vs-rest metrics of a multiclass attribute (issue 11), as the HTML and
+/// Markdown reports show them: the classes, the metric columns (key prefix, short header;
+/// AUC and ECE only with class score columns) and the groups shown (not suppressed).
+#[derive(Debug)]
+pub struct ClassTable<'a> {
+    /// The classes, in the report's order.
+    pub classes: Vec<String>,
+    /// (metric key prefix, short header) of each column before the ratio.
+    pub columns: Vec<(&'static str, &'static str)>,
+    /// The groups shown: those not suppressed, in the report's order.
+    pub groups: Vec<&'a GroupReport>,
+}
+
+/// Header of the last column of a [`ClassTable`]: the group's `tpr@c` over the reference's.
+pub const CLASS_RATIO_HEADER: &str = "TPR ratio";
+
+/// The [`ClassTable`] of attribute `a`; `None` unless the audit is multiclass.
+pub fn class_table(a: &AttributeReport) -> Option<ClassTable<'_>> {
+    let classes = a.groups.iter().find_map(|g| match &g.outcome {
+        Some(super::OutcomeDetail::Multiclass { classes, .. }) => Some(classes.clone()),
+        _ => None,
+    })?;
+    let scored = (a.groups.iter()).any(|g| g.metrics.keys().any(|k| k.starts_with("auc@")));
+    let mut columns = vec![
+        ("selection_rate", "sel. rate"),
+        ("tpr", "TPR"),
+        ("fpr", "FPR"),
+        ("precision", "precision"),
+    ];
+    if scored {
+        columns.extend([("auc", "AUC"), ("ece", "ECE")]);
+    }
+    let groups = a.groups.iter().filter(|g| !g.insufficient_data).collect();
+    Some(ClassTable {
+        classes,
+        columns,
+        groups,
+    })
+}
+
+impl ClassTable<'_> {
+    /// The value of metric `column` for `class` in group `g` (its `column@class`).
+    pub fn value<'g>(g: &'g GroupReport, column: &str, class: &str) -> Option<&'g Value> {
+        g.metrics.get(&format!("{column}@{class}"))
+    }
+
+    /// The ratio of group `g`'s TPR for `class` to the reference group's.
+    pub fn ratio<'g>(g: &'g GroupReport, class: &str) -> Option<&'g Value> {
+        ratio(g, &format!("tpr@{class}"))
+    }
+}
+
 /// The ratio against the reference for metric `key` of a group.
 pub fn ratio<'a>(g: &'a GroupReport, key: &str) -> Option<&'a Value> {
     match g.disparities.get(key) {

@@ -647,6 +647,71 @@ fn multiclass_demo_end_to_end() {
         .any(|w| w.as_str().unwrap().contains("tpr@urgent")));
 }
 
+/// The Markdown summary of a multiclass audit has, under each attribute, the per-class
+/// one-vs-rest metrics of every group shown (the JSON's values to three decimals), and none
+/// of a suppressed group.
+#[test]
+fn multiclass_markdown_has_a_per_class_table_of_the_groups_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("r.md");
+    // 231 rows or more: every intersection group but `male & 65+` (230 rows) is shown.
+    let args = [
+        "run",
+        "audits/triage.toml",
+        "--min-group-size",
+        "231",
+        "--markdown",
+    ];
+    let (_, r) = run_json(dir.path(), &[&args[..], &[md.to_str().unwrap()]].concat());
+    let text = std::fs::read_to_string(&md).unwrap();
+    let num = |v: &Json| format!("{:.3}", v["value"].as_f64().unwrap());
+    for a in r["attributes"].as_array().unwrap() {
+        let name = (a["name"].as_str().unwrap())
+            .replace('&', "&amp;")
+            .replace('_', "\\_");
+        let start = text
+            .find(&format!("<details><summary>{name}: per-class metrics"))
+            .unwrap_or_else(|| panic!("no per-class table for {name}"));
+        let table = &text[start..start + text[start..].find("</details>").unwrap()];
+        let mut group = String::new();
+        let mut rows = 0;
+        for line in table.lines().filter(|l| l.starts_with("| ")).skip(1) {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            if !cells[0].is_empty() {
+                group = cells[0]
+                    .trim_end_matches(" (reference)")
+                    .replace("&amp;", "&");
+            }
+            let g = (a["groups"].as_array().unwrap().iter())
+                .find(|g| g["value"] == group.as_str())
+                .unwrap();
+            assert_eq!(g["insufficient_data"], false, "{group} is suppressed");
+            let class = cells[1];
+            let m = &g["metrics"];
+            let want = [
+                num(&m[format!("selection_rate@{class}")]),
+                num(&m[format!("tpr@{class}")]),
+                num(&m[format!("fpr@{class}")]),
+                num(&m[format!("precision@{class}")]),
+                num(&m[format!("auc@{class}")]),
+                num(&m[format!("ece@{class}")]),
+                num(&g["disparities"][format!("tpr@{class}")]["ratio"]),
+            ];
+            assert_eq!(cells[2..], want, "{group} {class}");
+            rows += 1;
+        }
+        let shown = (a["groups"].as_array().unwrap().iter())
+            .filter(|g| g["insufficient_data"] == false)
+            .count();
+        assert_eq!(rows, shown * 4, "{name}: four classes per shown group");
+    }
+    let intersection = &r["attributes"][2]["groups"];
+    let suppressed = (intersection.as_array().unwrap().iter())
+        .filter(|g| g["insufficient_data"] == true)
+        .count();
+    assert_eq!(suppressed, 1, "the test needs one suppressed group");
+}
+
 /// Coverage of the parametric-bootstrap intervals of regression summaries and disparities,
 /// by simulation: 200 data sets (seeded) from a known model, each audited with 200
 /// replicates at 95%. Group a has errors e ~ N(0, 1) (150 rows), group b e ~ N(0.5, 2)
