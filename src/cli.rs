@@ -622,9 +622,11 @@ fn mitigate(args: MitigateArgs) -> Result<Outcome> {
         let html = crate::report::mitigation::html(&result, &source.path.display().to_string())?;
         rendered.push((path.clone(), html.into_bytes()));
     }
-    for (path, bytes) in &rendered {
-        write_atomic(path, bytes)?;
-    }
+    // All or nothing: every file is written in full before any replaces its target.
+    let outputs: Vec<(&std::path::Path, &[u8])> = (rendered.iter())
+        .map(|(p, b)| (p.as_path(), &b[..]))
+        .collect();
+    crate::output::write_atomic_all(&outputs)?;
     if !args.quiet {
         let text = crate::report::mitigation::text(&result);
         let _ = if args.json.as_os_str() == "-" {
@@ -852,8 +854,14 @@ fn run_audit(mut args: RunArgs) -> Result<Outcome> {
         };
         rendered.push((path, bytes));
     }
+    // The files all or nothing (each written in full before any replaces its target, so a
+    // failed write leaves every earlier output as it was: CONTRACT §1), then standard output.
+    let (stdout, files): (Vec<_>, Vec<_>) = (rendered.iter())
+        .map(|(p, b)| (p.as_path(), &b[..]))
+        .partition(|(p, _)| p.as_os_str() == "-");
+    crate::output::write_atomic_all(&files)?;
     let mut stdout_closed = false;
-    for (path, bytes) in &rendered {
+    for (path, bytes) in stdout {
         match write_atomic(path, bytes) {
             // A reader that stops early (`| head`) is not an error, and the gate's verdict
             // still decides the exit code (issue 9).

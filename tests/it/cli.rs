@@ -150,6 +150,55 @@ fn an_existing_report_survives_a_failed_run() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous report");
 }
 
+/// A run whose last output cannot be written writes none (CONTRACT §1: on exit 2 no output
+/// file is created): an earlier report stays as it was, no new file appears, no temporary
+/// file is left. The same for `mitigate`.
+#[test]
+fn an_output_that_cannot_be_written_leaves_every_output_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    let kept = write(dir.path(), "r.json", "previous report");
+    let (new, unwritable) = (
+        dir.path().join("r.md"),
+        dir.path().join("no/such/dir/r.html"),
+    );
+    fairaudit()
+        .args(base_args(&data))
+        .args(["--quiet", "--json"])
+        .arg(&kept)
+        .arg("--markdown")
+        .arg(&new)
+        .arg("--html")
+        .arg(&unwritable)
+        .assert()
+        .code(2);
+    fairaudit()
+        .arg("mitigate")
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--label",
+            "label",
+            "--score",
+            "score",
+            "--protected",
+            "group",
+        ])
+        .args(["--quiet", "--json"])
+        .arg(&kept)
+        .arg("--html")
+        .arg(&unwritable)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "previous report");
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["d.csv", "r.json"]);
+}
+
 #[test]
 fn skip_invalid_counts_skipped_rows() {
     let dir = tempfile::tempdir().unwrap();
