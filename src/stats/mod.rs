@@ -676,10 +676,14 @@ pub fn sample_size_warnings(policies: &[Policy], opts: &Uncertainty, report: &mu
         };
         let mut warnings = Vec::new();
         for g in &attribute.groups {
-            let wanted = match &result.group {
-                Some(name) => g.value == *name,
-                None => !g.insufficient_data,
-            };
+            // A suppressed group's policy results are already `insufficient_data`; its
+            // warning would only reveal its size (its row count, or the minimum detectable
+            // difference that follows from it) in the human-readable reports.
+            let wanted = !g.insufficient_data
+                && match &result.group {
+                    Some(name) => g.value == *name,
+                    None => true,
+                };
             if !wanted || g.value == reference.value {
                 continue;
             }

@@ -101,6 +101,44 @@ fn lending_audit_uses_weights_and_reports_missing_values() {
     );
 }
 
+/// No sample-size warning names a suppressed group: its policy results are already
+/// `insufficient_data`, and the warning's row count (or its minimum detectable difference)
+/// would show its size in the Markdown and HTML reports, which suppress it.
+#[test]
+fn sample_size_warnings_leave_suppressed_groups_out() {
+    let (_, r) = run_spec("audits/lending.toml");
+    let mut warnings: Vec<&str> = (r["warnings"].as_array().unwrap().iter())
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    for p in r["policies"].as_array().unwrap() {
+        // Absent when the policy has none.
+        let theirs = p["warnings"].as_array().into_iter().flatten();
+        warnings.extend(theirs.map(|w| w.as_str().unwrap()));
+    }
+    assert!(
+        !warnings.is_empty(),
+        "the lending audit has sample-size warnings"
+    );
+    let mut suppressed_with_policies = 0;
+    for a in r["attributes"].as_array().unwrap() {
+        for g in a["groups"].as_array().unwrap() {
+            if g["insufficient_data"] != true {
+                continue;
+            }
+            let value = g["value"].as_str().unwrap();
+            suppressed_with_policies += (r["policies"].as_array().unwrap().iter())
+                .filter(|p| p["attribute"] == a["name"] && p["group"] == value)
+                .count();
+            let named = format!("group '{value}'");
+            assert!(!warnings.iter().any(|w| w.contains(&named)), "{named}");
+        }
+    }
+    assert!(
+        suppressed_with_policies > 0,
+        "policies are checked on suppressed groups"
+    );
+}
+
 #[test]
 fn sample_reports_match_what_the_code_renders() {
     for name in ["demo", "lending", "triage", "limits"] {
