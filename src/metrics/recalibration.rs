@@ -136,7 +136,8 @@ const LANES: usize = 4;
 /// e = e^(−|z|) ([`exp_neg`]) and d = 1/(1 + e): σ(z) and 1 − σ(z) are d and e·d (swapped
 /// for z < 0, so neither is a difference of nearly equal numbers); with t = ln(1 + e)
 /// ([`ln_1p`]), ln σ(z) = −(max(−z, 0) + t) and ln(1 − σ(z)) = −(max(z, 0) + t). Then
-/// r = pos − n·σ, w = n·σ·(1 − σ) (n = pos + neg), g = (Σr, Σr·x), H = (Σw, Σw·x, Σw·x²),
+/// r = pos·(1 − σ) − neg·σ, w = n·σ·(1 − σ) (n = pos + neg), g = (Σr, Σr·x),
+/// H = (Σw, Σw·x, Σw·x²),
 /// ℓ = Σ pos·ln σ + neg·ln(1 − σ).
 ///
 /// The sums run in [`LANES`] lanes, added at the end, without a branch or a library call, so
@@ -157,7 +158,9 @@ fn pass<const WITH_LL: bool>(obs: &Observations, b0: f64, b1: f64, offset: f64) 
             let d = 1.0 / (1.0 + e);
             let (p, q) = if z >= 0.0 { (d, e * d) } else { (e * d, d) };
             let n = pos + neg;
-            let r = pos - n * p;
+            // pos·(1 − σ) − neg·σ, not pos − n·σ, which loses the residual to rounding when
+            // σ is within an ulp of 1 (a score of 1 with α far below 0).
+            let r = pos * q - neg * p;
             let w = n * p * q;
             sums[0][lane] += r;
             sums[1][lane] += r * x;
@@ -475,6 +478,27 @@ mod tests {
         assert!((only.intercept.value.unwrap() - 3f64.ln()).abs() < 1e-12);
         assert!(only.slope.reason.as_deref().unwrap().contains("equal"));
         assert!(fit.intercept.value.is_some());
+    }
+
+    #[test]
+    fn an_intercept_far_below_zero_converges() {
+        // A positive at score 1 (x = logit(1 − 10⁻¹⁵) ≈ 34.5) and negatives at a low score:
+        // α ≈ −17, where σ(α + x) is within an ulp of 1. The residual pos − n·σ lost itself to
+        // rounding there and the fit ran out of iterations. References: the root of
+        // Σ pos·(1 − σ(α + x)) − neg·σ(α + x) by bisection with mpmath at 50 digits.
+        for (points, alpha) in [
+            (
+                [pt(0.5, 1.0, 0.0), pt(1.0, 0.0, 1.0)],
+                -17.269_787_996_170_44,
+            ),
+            (
+                [pt(0.178, 2.0, 0.0), pt(1.0, 0.0, 1.0)],
+                -16.851_383_169_268_99,
+            ),
+        ] {
+            let got = fit(&points).intercept.value.unwrap();
+            assert!((got - alpha).abs() < 1e-9, "{got} vs {alpha}");
+        }
     }
 
     #[test]
