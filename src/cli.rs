@@ -777,6 +777,17 @@ fn run_audit(mut args: RunArgs) -> Result<Outcome> {
         args.data = Some(PathBuf::from(t));
     }
     let audit = apply_flags(spec, args)?.check(&context)?;
+    if let Some(emit) = &emit {
+        let o = &audit.outputs;
+        let targets: Vec<&std::path::Path> = [&o.json, &o.markdown, &o.html, &o.junit]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .chain([emit.as_path()])
+            .collect();
+        crate::output::check_targets(&targets, Some(&audit.source.path))
+            .map_err(|msg| Error::spec("--emit-partials", msg))?;
+    }
     let binary = audit.columns.task.is_binary() || !audit.columns.favorable.is_empty();
     let partials = from_partials || engine.is_some() || emit.is_some();
     if partials && !binary {

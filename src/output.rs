@@ -1,7 +1,7 @@
 //! Writing outputs: atomically (temp file beside the target, then rename), or to stdout.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -65,6 +65,45 @@ pub fn write_atomic_all(outputs: &[(&Path, &[u8])]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Check that the outputs `targets` can all be written: at most one to standard output
+/// (`-`), no two to the same file, and none over the input `data`. Paths are compared by
+/// their directory's canonical form and file name, so `r.json` and `./r.json` are the same
+/// file (a rename of the second's temporary file would silently replace the first).
+pub fn check_targets(targets: &[&Path], data: Option<&Path>) -> std::result::Result<(), String> {
+    let stdout = Path::new("-");
+    if targets.iter().filter(|p| **p == stdout).count() > 1 {
+        return Err("only one output can go to standard output ('-')".into());
+    }
+    let files: Vec<(&Path, PathBuf)> = (targets.iter())
+        .filter(|p| **p != stdout)
+        .map(|p| (*p, file_key(p)))
+        .collect();
+    for (i, (path, key)) in files.iter().enumerate() {
+        if files[i + 1..].iter().any(|(_, other)| other == key) {
+            return Err(format!("two outputs write to {}", path.display()));
+        }
+        if data.is_some_and(|d| d != stdout && file_key(d) == *key) {
+            return Err(format!(
+                "the output {} would overwrite the input data",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `path` with its directory made canonical when it exists (the file itself need not).
+fn file_key(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// The hidden temporary file beside `path`: `.NAME.tmp-PID` plus `suffix`.

@@ -414,7 +414,7 @@ impl AuditSpec {
             .map(|p| p.and_then(|p| check_policy_task(p, effective)))
             .collect::<std::result::Result<Vec<_>, String>>()
             .map_err(bad)?;
-        check_outputs(&self.outputs).map_err(bad)?;
+        check_outputs(&self.outputs, Some(&path)).map_err(bad)?;
         let uncertainty = check_uncertainty(&self.uncertainty).map_err(bad)?;
         let invalid_rows = if self.data.skip_invalid.unwrap_or(false) {
             InvalidRows::Skip
@@ -729,20 +729,13 @@ fn check_uncertainty(
     })
 }
 
-fn check_outputs(o: &OutputsSpec) -> std::result::Result<(), String> {
-    let all: Vec<&PathBuf> = [&o.json, &o.markdown, &o.html, &o.junit]
+fn check_outputs(o: &OutputsSpec, data: Option<&Path>) -> std::result::Result<(), String> {
+    let all: Vec<&Path> = [&o.json, &o.markdown, &o.html, &o.junit]
         .into_iter()
         .flatten()
+        .map(PathBuf::as_path)
         .collect();
-    if all.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        return Err("only one output can go to standard output ('-')".into());
-    }
-    for (i, p) in all.iter().enumerate() {
-        if p.as_os_str() != "-" && all[i + 1..].contains(p) {
-            return Err(format!("two outputs write to {}", p.display()));
-        }
-    }
-    Ok(())
+    crate::output::check_targets(&all, data)
 }
 
 #[cfg(test)]

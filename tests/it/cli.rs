@@ -199,6 +199,46 @@ fn an_output_that_cannot_be_written_leaves_every_output_as_it_was() {
     assert_eq!(left, ["d.csv", "r.json"]);
 }
 
+/// Outputs that would overwrite each other or the input are a usage error (exit 2), found
+/// before anything is read or written: the same file named two ways, `--emit-partials` among
+/// the reports, two outputs to standard output, a report over the data file.
+#[test]
+fn clashing_outputs_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    let run = |outputs: &[&str], message: &str| {
+        let out = fairaudit()
+            .current_dir(dir.path())
+            .args(base_args(&data))
+            .args(outputs)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{outputs:?}: {stderr}");
+        assert!(stderr.contains(message), "{outputs:?}: {stderr}");
+    };
+    run(
+        &["--json", "r.json", "--markdown", "./r.json"],
+        "two outputs write to",
+    );
+    run(
+        &["--json", "r.json", "--emit-partials", "r.json"],
+        "two outputs write to",
+    );
+    run(
+        &["--json", "-", "--emit-partials", "-"],
+        "only one output can go to standard output",
+    );
+    run(&["--json", "d.csv"], "would overwrite the input data");
+    run(
+        &["--emit-partials", "./d.csv"],
+        "would overwrite the input data",
+    );
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), SMALL);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the data file");
+}
+
 #[test]
 fn skip_invalid_counts_skipped_rows() {
     let dir = tempfile::tempdir().unwrap();
