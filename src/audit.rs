@@ -399,11 +399,28 @@ fn attribute_report(
 }
 
 /// The reference group of an attribute: the given one (which must exist) or the largest.
+///
+/// Groups are told apart by their display values here (and in every report), so two groups
+/// shown alike are an input error: a value written `(missing)` beside missing values, or, in
+/// an intersection, values containing ` & ` that join to the same text.
 pub(crate) fn reference(
     audit: &Audit,
     def: &AttributeDef,
     groups: &[GroupReport],
 ) -> Result<(Option<String>, &'static str)> {
+    let mut values: Vec<&str> = groups.iter().map(|g| g.value.as_str()).collect();
+    values.sort_unstable();
+    if let Some(pair) = values.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(Error::Schema {
+            path: audit.source.path.clone(),
+            msg: format!(
+                "attribute '{}': two different groups would both be shown as '{}' (a value \
+                 written '{MISSING}' beside missing values, or values containing '{JOIN}' \
+                 in an intersection); rename the values so that each group has its own name",
+                def.name, pair[0]
+            ),
+        });
+    }
     match audit.references.get(&def.name) {
         Some(given) => {
             if !groups.iter().any(|g| g.value == *given) {

@@ -239,6 +239,42 @@ fn clashing_outputs_are_refused_before_anything_is_written() {
     assert_eq!(left.len(), 1, "only the data file");
 }
 
+/// Two groups that would be shown alike (a value written `(missing)` beside missing values;
+/// values containing ` & ` that join to the same intersection) are an input error: reports,
+/// references and disparities tell groups apart by that text.
+#[test]
+fn groups_shown_alike_are_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = write(
+        dir.path(),
+        "m.csv",
+        "label,score,group\n1,0.9,(missing)\n0,0.2,(missing)\n1,0.8,\n0,0.4,a\n",
+    );
+    let out = fairaudit().args(base_args(&missing)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("m.csv") && stderr.contains("'group'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("shown as '(missing)'"), "{stderr}");
+    let joined = write(
+        dir.path(),
+        "j.csv",
+        "label,score,x,y\n1,0.9,a & b,c\n0,0.2,a,b & c\n1,0.3,a,b\n",
+    );
+    let out = fairaudit()
+        .args(["run", "--data"])
+        .arg(&joined)
+        .args(["--label", "label", "--score", "score", "--protected", "x,y"])
+        .args(["--intersect", "x,y", "-q"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shown as 'a & b & c'"), "{stderr}");
+}
+
 #[test]
 fn skip_invalid_counts_skipped_rows() {
     let dir = tempfile::tempdir().unwrap();
