@@ -381,7 +381,8 @@ fn attribute_report(
         .filter(|(g, _)| !g.insufficient_data)
         .map(|(g, stats)| (&g.metrics, stats.weighted.value()))
         .collect();
-    let summary = summary::summary(&compared, overall);
+    let any_group = reports.first().map(|g| &g.metrics);
+    let summary = summary::summary(&compared, any_group, overall);
     let excluded_groups = reports
         .iter()
         .filter(|g| g.insufficient_data)

@@ -96,14 +96,17 @@ fn to_overall(metric: &str, values: &[f64], overall: &Value) -> (Value, Value) {
 
 /// The between-group summary of an attribute.
 ///
-/// `groups` are the compared groups' metrics and weighted confusion counts; `overall` the
-/// metrics over all rows. Every metric key of the groups gets its [`AGGREGATES`].
-pub fn summary(groups: &[(&Metrics, Confusion<f64>)], overall: &Metrics) -> Metrics {
+/// `groups` are the compared groups' metrics and weighted confusion counts; `keys` the metrics
+/// of any group of the attribute, compared or not (all have the same keys), so that every key
+/// gets its [`AGGREGATES`] even when no group is compared (then each is `null` with a reason,
+/// never dropped); `overall` the metrics over all rows.
+pub fn summary(
+    groups: &[(&Metrics, Confusion<f64>)],
+    keys: Option<&Metrics>,
+    overall: &Metrics,
+) -> Metrics {
     let mut out = Metrics::new();
-    let keys: Vec<&String> = groups
-        .first()
-        .map(|(m, _)| m.keys().collect())
-        .unwrap_or_default();
+    let keys: Vec<&String> = keys.map(|m| m.keys().collect()).unwrap_or_default();
     for key in keys {
         let values: Vec<f64> = groups
             .iter()

@@ -201,7 +201,7 @@ pub fn evaluate_with(
                 .iter()
                 .filter_map(|k| Some((metrics.get(k)?, groups.get(k)?.weighted.value())))
                 .collect();
-            let summary = summary::summary(&compared, &overall);
+            let summary = summary::summary(&compared, metrics.values().next(), &overall);
             let groups = metrics
                 .values()
                 .map(|m| {

@@ -275,6 +275,39 @@ fn groups_shown_alike_are_an_input_error() {
     assert!(stderr.contains("shown as 'a & b & c'"), "{stderr}");
 }
 
+/// With every group below the minimum size the between-group summary keeps every key, each
+/// `null` with a reason (undefined is never dropped), where it used to keep only the named
+/// aggregates.
+#[test]
+fn a_summary_of_no_compared_group_keeps_every_key_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    let summary = |min: &str| -> serde_json::Map<String, Json> {
+        let out = dir.path().join(format!("r{min}.json"));
+        let mut args = base_args(&data);
+        let at = args.iter().position(|a| a == "--min-group-size").unwrap();
+        args[at + 1] = min.to_string();
+        fairaudit()
+            .args(args)
+            .args(["--quiet", "--json"])
+            .arg(&out)
+            .assert()
+            .code(0);
+        let r: Json = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        r["attributes"][0]["summary"].as_object().unwrap().clone()
+    };
+    let (all, none) = (summary("0"), summary("100"));
+    assert!(all.len() > 100, "{}", all.len());
+    assert_eq!(
+        all.keys().collect::<Vec<_>>(),
+        none.keys().collect::<Vec<_>>()
+    );
+    for (key, v) in &none {
+        assert!(v["value"].is_null(), "{key}: {v}");
+        assert!(v["reason"].is_string(), "{key}: {v}");
+    }
+}
+
 #[test]
 fn skip_invalid_counts_skipped_rows() {
     let dir = tempfile::tempdir().unwrap();
