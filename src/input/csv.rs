@@ -70,8 +70,8 @@ pub fn read_positioned(
     let (mut rows, mut seq) = (0u64, 0u64);
     while next_record(&mut reader, &mut record, path, rows + 1)? {
         rows += 1;
-        line = record.position().map(|p| p.line());
-        if let Err(e) = builder.push(&record, rows) {
+        line = record_line(&reader, &record);
+        if let Err(e) = builder.push(&record, rows, line) {
             return Err(unless_unterminated(&mut reader, e, path, rows, line));
         }
         if builder.rows == batch_rows {
@@ -203,6 +203,18 @@ fn unless_unterminated(
     }
 }
 
+/// The physical line on which data record `record` starts. The `csv` crate counts a CRLF
+/// line end when it reads the LF, which it does only at the start of the next record, so
+/// every record after the header of a CRLF file reports the line before its own
+/// (BurntSushi/rust-csv#395); the first line's end tells which kind of file this is.
+fn record_line(
+    reader: &csv::Reader<QuoteCheck<Box<dyn Read>>>,
+    record: &ByteRecord,
+) -> Option<u64> {
+    let crlf = u64::from(reader.get_ref().crlf());
+    record.position().map(|p| p.line() + crlf)
+}
+
 /// The error for a record whose quoted field is never closed.
 /// `row` is the 1-based data row (0 for the header) and `line` its first physical line.
 fn unterminated(path: &Path, row: u64, line: Option<u64>) -> Error {
@@ -244,6 +256,8 @@ struct QuoteCheck<R> {
     inner: R,
     delimiter: u8,
     state: QuoteState,
+    /// Whether the first line ends in CRLF, once known; the last byte read, until then.
+    crlf: Result<bool, u8>,
 }
 
 impl<R> QuoteCheck<R> {
@@ -252,7 +266,13 @@ impl<R> QuoteCheck<R> {
             inner,
             delimiter,
             state: QuoteState::FieldStart,
+            crlf: Err(0),
         }
+    }
+
+    /// True once the first line is known to end in CRLF.
+    fn crlf(&self) -> bool {
+        self.crlf == Ok(true)
     }
 
     /// True when the input read so far ends inside a quoted field.
@@ -288,7 +308,15 @@ impl<R> QuoteCheck<R> {
 impl<R: Read> Read for QuoteCheck<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.scan(&buf[..n]);
+        let bytes = &buf[..n];
+        if let Err(last) = self.crlf {
+            self.crlf = match bytes.iter().position(|&b| b == b'\n') {
+                Some(0) => Ok(last == b'\r'),
+                Some(i) => Ok(bytes[i - 1] == b'\r'),
+                None => Err(bytes.last().copied().unwrap_or(last)),
+            };
+        }
+        self.scan(bytes);
         Ok(n)
     }
 }
@@ -505,13 +533,10 @@ impl<'a> BatchBuilder<'a> {
     }
 
     /// Add data row number `row` (1-based), or count it as skipped.
-    fn push(&mut self, record: &ByteRecord, row: u64) -> Result<()> {
+    fn push(&mut self, record: &ByteRecord, row: u64, line: Option<u64>) -> Result<()> {
         self.rows += 1;
         if record.len() != self.layout.width {
-            let line = record
-                .position()
-                .map(|p| format!(" (line {})", p.line()))
-                .unwrap_or_default();
+            let line = line.map(|l| format!(" (line {l})")).unwrap_or_default();
             return Err(schema(
                 self.path,
                 format!(
@@ -1129,6 +1154,37 @@ mod tests {
             err.contains("row 2 (line 3): 2 fields, but the header has 3"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn crlf_files_give_the_lines_of_lf_files() {
+        // The `csv` crate reports each record after the header of a CRLF file on the line
+        // before its own (BurntSushi/rust-csv#395); the messages must not depend on line ends.
+        let cases: [&[u8]; 3] = [
+            b"label,score,prediction,g\n1,0.5,1,a\n0,0.5\n",
+            b"label,score,prediction,g\n1,0.5,1,\"a\nb\"\n0,0.2,0,a\n1,0.3\n",
+            b"label,score,prediction,g\n1,0.5,1,a\n0,0.2,0,\"a\n1,0.3,1,b\n",
+        ];
+        for lf in cases {
+            let crlf: Vec<u8> = (lf.iter())
+                .flat_map(|&b| {
+                    if b == b'\n' {
+                        vec![b'\r', b'\n']
+                    } else {
+                        vec![b]
+                    }
+                })
+                .collect();
+            let error = |bytes: &[u8]| {
+                let (_d, src) = file("a.csv", bytes);
+                let e = read_all(&src, &columns(&["g"]), 10).unwrap_err();
+                let e = e.to_string();
+                e.split_once("a.csv: ").unwrap().1.to_string() // without the temporary path
+            };
+            let (want, got) = (error(lf), error(&crlf));
+            assert!(want.contains("(line "), "{want}");
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
