@@ -344,6 +344,12 @@ impl AuditSpec {
         if !threshold.is_finite() {
             return Err(bad(format!("threshold {threshold} is not a finite number")));
         }
+        // Scores lie in [0, 1]: a threshold outside decides every row alike, surely a typo.
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(bad(format!(
+                "threshold {threshold} is outside [0, 1], where the scores lie"
+            )));
+        }
         let bins = self.audit.bins.unwrap_or(DEFAULT_BINS);
         if !(1..=10_000).contains(&bins) {
             return Err(bad(format!("bins must be between 1 and 10000, not {bins}")));

@@ -309,6 +309,29 @@ fn a_summary_of_no_compared_group_keeps_every_key_as_null() {
 }
 
 #[test]
+fn a_threshold_outside_the_unit_interval_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", SMALL);
+    for t in ["1.5", "-0.1"] {
+        let out = fairaudit()
+            .args(base_args(&data))
+            .arg(format!("--threshold={t}"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("outside [0, 1]"), "{stderr}");
+    }
+    for t in ["0", "1"] {
+        fairaudit()
+            .args(base_args(&data))
+            .args(["--threshold", t, "--quiet"])
+            .assert()
+            .code(0);
+    }
+}
+
+#[test]
 fn skip_invalid_counts_skipped_rows() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(
