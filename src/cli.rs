@@ -614,6 +614,13 @@ fn mitigate(args: MitigateArgs) -> Result<Outcome> {
         args.prediction.clone(),
         args.threshold,
     )?;
+    let targets: Vec<&std::path::Path> = [Some(&args.json), args.html.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    crate::output::check_targets(&targets, &source.path)
+        .map_err(|msg| Error::spec("command line", msg))?;
     let holdout = args.holdout.map(|f| (f, args.seed));
     let (fit, held) = mitigate::data::read_groups(&source, &columns, holdout)?;
     let result = mitigate::mitigate(&fit, held.as_ref().zip(args.holdout), &options)?;
@@ -641,6 +648,13 @@ fn mitigate(args: MitigateArgs) -> Result<Outcome> {
 fn reweigh(args: ReweighArgs) -> Result<Outcome> {
     use crate::mitigate::reweigh;
     let (source, columns) = data_columns(&args.data, None, None, 0.5)?;
+    let targets: Vec<&std::path::Path> = [Some(&args.out), args.per_row.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    crate::output::check_targets(&targets, &source.path)
+        .map_err(|msg| Error::spec("command line", msg))?;
     let data = crate::mitigate::data::read_cells(&source, &columns, args.per_row.is_some())?;
     let cells = reweigh::weights(&data.sums);
     let cell_csv = reweigh::to_csv(&cells);
@@ -778,14 +792,9 @@ fn run_audit(mut args: RunArgs) -> Result<Outcome> {
     }
     let audit = apply_flags(spec, args)?.check(&context)?;
     if let Some(emit) = &emit {
-        let o = &audit.outputs;
-        let targets: Vec<&std::path::Path> = [&o.json, &o.markdown, &o.html, &o.junit]
-            .into_iter()
-            .flatten()
-            .map(PathBuf::as_path)
-            .chain([emit.as_path()])
-            .collect();
-        crate::output::check_targets(&targets, Some(&audit.source.path))
+        let targets: Vec<&std::path::Path> =
+            audit.outputs.paths().chain([emit.as_path()]).collect();
+        crate::output::check_targets(&targets, &audit.source.path)
             .map_err(|msg| Error::spec("--emit-partials", msg))?;
     }
     let binary = audit.columns.task.is_binary() || !audit.columns.favorable.is_empty();
@@ -865,12 +874,12 @@ fn run_audit(mut args: RunArgs) -> Result<Outcome> {
         };
         rendered.push((path, bytes));
     }
-    // The files all or nothing (each written in full before any replaces its target, so a
-    // failed write leaves every earlier output as it was: CONTRACT §1), then standard output.
+    // Standard output first, then the files all or nothing (each written in full before any
+    // replaces its target), so that a failed write, to stdout or a file, leaves every output
+    // file as it was (CONTRACT §1).
     let (stdout, files): (Vec<_>, Vec<_>) = (rendered.iter())
         .map(|(p, b)| (p.as_path(), &b[..]))
         .partition(|(p, _)| p.as_os_str() == "-");
-    crate::output::write_atomic_all(&files)?;
     let mut stdout_closed = false;
     for (path, bytes) in stdout {
         match write_atomic(path, bytes) {
@@ -884,6 +893,7 @@ fn run_audit(mut args: RunArgs) -> Result<Outcome> {
             result => result?,
         }
     }
+    crate::output::write_atomic_all(&files)?;
     if !quiet && !stdout_closed {
         let stdout_claimed = rendered.iter().any(|(p, _)| p.as_os_str() == "-");
         print_summary(&report, color, stdout_claimed);

@@ -68,10 +68,12 @@ pub fn write_atomic_all(outputs: &[(&Path, &[u8])]) -> Result<()> {
 }
 
 /// Check that the outputs `targets` can all be written: at most one to standard output
-/// (`-`), no two to the same file, and none over the input `data`. Paths are compared by
+/// (`-`), no two to the same file, and none over the input `data`. Outputs are compared by
 /// their directory's canonical form and file name, so `r.json` and `./r.json` are the same
-/// file (a rename of the second's temporary file would silently replace the first).
-pub fn check_targets(targets: &[&Path], data: Option<&Path>) -> std::result::Result<(), String> {
+/// file (a rename of the second's temporary file would silently replace the first; a rename
+/// over a symbolic link replaces the link, not its target); the data file, which exists, by
+/// its canonical path, so a link to it is caught too.
+pub fn check_targets(targets: &[&Path], data: &Path) -> std::result::Result<(), String> {
     let stdout = Path::new("-");
     if targets.iter().filter(|p| **p == stdout).count() > 1 {
         return Err("only one output can go to standard output ('-')".into());
@@ -80,11 +82,12 @@ pub fn check_targets(targets: &[&Path], data: Option<&Path>) -> std::result::Res
         .filter(|p| **p != stdout)
         .map(|p| (*p, file_key(p)))
         .collect();
+    let data = (data != stdout).then(|| data.canonicalize().unwrap_or_else(|_| file_key(data)));
     for (i, (path, key)) in files.iter().enumerate() {
         if files[i + 1..].iter().any(|(_, other)| other == key) {
             return Err(format!("two outputs write to {}", path.display()));
         }
-        if data.is_some_and(|d| d != stdout && file_key(d) == *key) {
+        if data.as_ref() == Some(key) {
             return Err(format!(
                 "the output {} would overwrite the input data",
                 path.display()
@@ -122,6 +125,34 @@ fn temp_path(path: &Path, suffix: &str) -> std::path::PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn clashing_targets_are_found_however_they_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("d.csv");
+        std::fs::write(&data, "x").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&data, &link).unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let (r, dotted) = (at("r.json"), dir.path().join(".").join("r.json"));
+        let check = |targets: &[&Path], data: &Path| check_targets(targets, data);
+        assert!(check(&[&r, Path::new("-"), &at("r.md")], &data).is_ok());
+        assert!(check(&[Path::new("-"), Path::new("-")], &data).is_err());
+        assert!(check(&[&r, &dotted], &data)
+            .unwrap_err()
+            .contains("two outputs"));
+        let over = |target: &Path, data: &Path| check(&[target], data).unwrap_err();
+        assert!(over(&data, &data).contains("overwrite the input"));
+        // Data read through a link: its target is the input too.
+        assert!(over(&data, &link).contains("overwrite the input"));
+        // Standard input is no file; in a directory that does not exist (the write will fail
+        // anyway) paths compare as paths: `a/./b` is `a/b`, `a/../b` is not.
+        assert!(check(&[&r], Path::new("-")).is_ok());
+        let missing = at("no/such/r.json");
+        assert!(check(&[&missing, &at("no/such/./r.json")], &data).is_err());
+        assert!(check(&[&missing, &at("no/such/x/../r.json")], &data).is_ok());
+    }
 
     #[test]
     fn a_pair_is_written_whole_or_not_at_all() {

@@ -181,6 +181,14 @@ pub fn text(r: &AuditReport) -> String {
     out
 }
 
+/// Escape text inside raw HTML (a `<summary>`): only `&`, `<`, `>` and `"`.
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Inline code cannot hold a backtick or a pipe safely: replace them.
 fn escape_code(s: &str) -> String {
     s.chars()
@@ -293,10 +301,12 @@ fn class_table(out: &mut String, a: &AttributeReport) {
     let Some(table) = view::class_table(a) else {
         return;
     };
+    // A line that starts with an HTML tag is raw HTML to GitHub: Markdown's backslash escapes
+    // would show there, so only HTML's characters are escaped.
     let _ = writeln!(
         out,
         "<details><summary>{}: per-class metrics (one-vs-rest)</summary>\n",
-        escape(&a.name)
+        escape_html(&a.name)
     );
     out.push_str("| group | class |");
     for (_, h) in &table.columns {

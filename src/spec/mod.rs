@@ -226,6 +226,16 @@ pub struct OutputsSpec {
     pub junit: Option<PathBuf>,
 }
 
+impl OutputsSpec {
+    /// The paths of the outputs asked for (`-` included).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        [&self.json, &self.markdown, &self.html, &self.junit]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+    }
+}
+
 /// A checked audit: everything needed to run, consistent.
 #[derive(Debug, Clone)]
 pub struct Audit {
@@ -420,7 +430,8 @@ impl AuditSpec {
             .map(|p| p.and_then(|p| check_policy_task(p, effective)))
             .collect::<std::result::Result<Vec<_>, String>>()
             .map_err(bad)?;
-        check_outputs(&self.outputs, Some(&path)).map_err(bad)?;
+        let outputs: Vec<&Path> = self.outputs.paths().collect();
+        crate::output::check_targets(&outputs, &path).map_err(bad)?;
         let uncertainty = check_uncertainty(&self.uncertainty).map_err(bad)?;
         let invalid_rows = if self.data.skip_invalid.unwrap_or(false) {
             InvalidRows::Skip
@@ -733,15 +744,6 @@ fn check_uncertainty(
         correction: u.correction.unwrap_or(d.correction),
         power: open_unit("power", u.power, d.power)?,
     })
-}
-
-fn check_outputs(o: &OutputsSpec, data: Option<&Path>) -> std::result::Result<(), String> {
-    let all: Vec<&Path> = [&o.json, &o.markdown, &o.html, &o.junit]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
-    crate::output::check_targets(&all, data)
 }
 
 #[cfg(test)]

@@ -171,7 +171,8 @@ fn an_output_that_cannot_be_written_leaves_every_output_as_it_was() {
         .arg("--html")
         .arg(&unwritable)
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicates::str::contains("no/such/dir"));
     fairaudit()
         .arg("mitigate")
         .arg("--data")
@@ -184,12 +185,13 @@ fn an_output_that_cannot_be_written_leaves_every_output_as_it_was() {
             "--protected",
             "group",
         ])
-        .args(["--quiet", "--json"])
+        .args(["--objective", "demographic_parity", "--quiet", "--json"])
         .arg(&kept)
         .arg("--html")
         .arg(&unwritable)
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicates::str::contains("no/such/dir"));
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "previous report");
     let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -232,6 +234,55 @@ fn clashing_outputs_are_refused_before_anything_is_written() {
     run(&["--json", "d.csv"], "would overwrite the input data");
     run(
         &["--emit-partials", "./d.csv"],
+        "would overwrite the input data",
+    );
+    // mitigate and reweigh check their outputs the same way.
+    let other = |command: &[&str], outputs: &[&str], message: &str| {
+        let out = fairaudit()
+            .current_dir(dir.path())
+            .args(command)
+            .args([
+                "--data",
+                "d.csv",
+                "--label",
+                "label",
+                "--protected",
+                "group",
+            ])
+            .args(outputs)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command:?} {outputs:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(message),
+            "{command:?} {outputs:?}: {stderr}"
+        );
+    };
+    let mitigate = [
+        "mitigate",
+        "--score",
+        "score",
+        "--objective",
+        "demographic_parity",
+    ];
+    other(
+        &mitigate,
+        &["--json", "m.json", "--html", "./m.json"],
+        "two outputs",
+    );
+    other(
+        &mitigate,
+        &["--json", "d.csv"],
+        "would overwrite the input data",
+    );
+    other(
+        &["reweigh"],
+        &["--out", "d.csv"],
         "would overwrite the input data",
     );
     assert_eq!(std::fs::read_to_string(&data).unwrap(), SMALL);
