@@ -614,13 +614,7 @@ fn mitigate(args: MitigateArgs) -> Result<Outcome> {
         args.prediction.clone(),
         args.threshold,
     )?;
-    let targets: Vec<&std::path::Path> = [Some(&args.json), args.html.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
-    crate::output::check_targets(&targets, &source.path)
-        .map_err(|msg| Error::spec("command line", msg))?;
+    check_command_outputs([Some(&args.json), args.html.as_ref()], &source.path)?;
     let holdout = args.holdout.map(|f| (f, args.seed));
     let (fit, held) = mitigate::data::read_groups(&source, &columns, holdout)?;
     let result = mitigate::mitigate(&fit, held.as_ref().zip(args.holdout), &options)?;
@@ -645,16 +639,19 @@ fn mitigate(args: MitigateArgs) -> Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
+/// Refuse (exit 2) a command's outputs that would overwrite each other or its input `data`
+/// ([`crate::output::check_targets`]), before anything is read.
+fn check_command_outputs(outputs: [Option<&PathBuf>; 2], data: &std::path::Path) -> Result<()> {
+    let targets: Vec<&std::path::Path> = (outputs.into_iter().flatten())
+        .map(PathBuf::as_path)
+        .collect();
+    crate::output::check_targets(&targets, data).map_err(|msg| Error::spec("command line", msg))
+}
+
 fn reweigh(args: ReweighArgs) -> Result<Outcome> {
     use crate::mitigate::reweigh;
     let (source, columns) = data_columns(&args.data, None, None, 0.5)?;
-    let targets: Vec<&std::path::Path> = [Some(&args.out), args.per_row.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
-    crate::output::check_targets(&targets, &source.path)
-        .map_err(|msg| Error::spec("command line", msg))?;
+    check_command_outputs([Some(&args.out), args.per_row.as_ref()], &source.path)?;
     let data = crate::mitigate::data::read_cells(&source, &columns, args.per_row.is_some())?;
     let cells = reweigh::weights(&data.sums);
     let cell_csv = reweigh::to_csv(&cells);
