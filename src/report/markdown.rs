@@ -181,14 +181,6 @@ pub fn text(r: &AuditReport) -> String {
     out
 }
 
-/// Escape text inside raw HTML (a `<summary>`): only `&`, `<`, `>` and `"`.
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Inline code cannot hold a backtick or a pipe safely: replace them.
 fn escape_code(s: &str) -> String {
     s.chars()
@@ -302,11 +294,11 @@ fn class_table(out: &mut String, a: &AttributeReport) {
         return;
     };
     // A line that starts with an HTML tag is raw HTML to GitHub: Markdown's backslash escapes
-    // would show there, so only HTML's characters are escaped.
+    // would show there, so it is escaped as HTML (as the plots' text is).
     let _ = writeln!(
         out,
         "<details><summary>{}: per-class metrics (one-vs-rest)</summary>\n",
-        escape_html(&a.name)
+        super::plot::escape(&a.name)
     );
     out.push_str("| group | class |");
     for (_, h) in &table.columns {

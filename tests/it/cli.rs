@@ -172,7 +172,7 @@ fn an_output_that_cannot_be_written_leaves_every_output_as_it_was() {
         .arg(&unwritable)
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("no/such/dir"));
+        .stderr(predicate::str::contains("no/such/dir"));
     fairaudit()
         .arg("mitigate")
         .arg("--data")
@@ -191,7 +191,7 @@ fn an_output_that_cannot_be_written_leaves_every_output_as_it_was() {
         .arg(&unwritable)
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("no/such/dir"));
+        .stderr(predicate::str::contains("no/such/dir"));
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), "previous report");
     let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -209,15 +209,13 @@ fn clashing_outputs_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", SMALL);
     let run = |outputs: &[&str], message: &str| {
-        let out = fairaudit()
+        fairaudit()
             .current_dir(dir.path())
             .args(base_args(&data))
             .args(outputs)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{outputs:?}: {stderr}");
-        assert!(stderr.contains(message), "{outputs:?}: {stderr}");
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
     };
     run(
         &["--json", "r.json", "--markdown", "./r.json"],
@@ -238,7 +236,7 @@ fn clashing_outputs_are_refused_before_anything_is_written() {
     );
     // mitigate and reweigh check their outputs the same way.
     let other = |command: &[&str], outputs: &[&str], message: &str| {
-        let out = fairaudit()
+        fairaudit()
             .current_dir(dir.path())
             .args(command)
             .args([
@@ -250,18 +248,9 @@ fn clashing_outputs_are_refused_before_anything_is_written() {
                 "group",
             ])
             .args(outputs)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{command:?} {outputs:?}: {stderr}"
-        );
-        assert!(
-            stderr.contains(message),
-            "{command:?} {outputs:?}: {stderr}"
-        );
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
     };
     let mitigate = [
         "mitigate",
@@ -301,29 +290,28 @@ fn groups_shown_alike_are_an_input_error() {
         "m.csv",
         "label,score,group\n1,0.9,(missing)\n0,0.2,(missing)\n1,0.8,\n0,0.4,a\n",
     );
-    let out = fairaudit().args(base_args(&missing)).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("m.csv") && stderr.contains("'group'"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("shown as '(missing)'"), "{stderr}");
+    fairaudit()
+        .args(base_args(&missing))
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("m.csv")
+                .and(predicate::str::contains("'group'"))
+                .and(predicate::str::contains("shown as '(missing)'")),
+        );
     let joined = write(
         dir.path(),
         "j.csv",
         "label,score,x,y\n1,0.9,a & b,c\n0,0.2,a,b & c\n1,0.3,a,b\n",
     );
-    let out = fairaudit()
+    fairaudit()
         .args(["run", "--data"])
         .arg(&joined)
         .args(["--label", "label", "--score", "score", "--protected", "x,y"])
         .args(["--intersect", "x,y", "-q"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("shown as 'a & b & c'"), "{stderr}");
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("shown as 'a & b & c'"));
 }
 
 /// With every group below the minimum size the between-group summary keeps every key, each
@@ -364,14 +352,12 @@ fn a_threshold_outside_the_unit_interval_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", SMALL);
     for t in ["1.5", "-0.1"] {
-        let out = fairaudit()
+        fairaudit()
             .args(base_args(&data))
             .arg(format!("--threshold={t}"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("outside [0, 1]"), "{stderr}");
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("outside [0, 1]"));
     }
     for t in ["0", "1"] {
         fairaudit()
